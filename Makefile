@@ -1,0 +1,47 @@
+# Lakewarden: `make demo` runs the job end to end on a local emulator, `make test` runs
+# every check CI runs. Both set up what they need (a Python virtualenv with the AWS
+# emulator and DuckDB) on a machine with only Rust and Python 3.
+
+SHELL := /bin/bash
+VENV := .venv
+REQUIREMENTS := tests/harness/requirements.txt
+VENV_STAMP := $(VENV)/.installed-$(shell cksum < $(REQUIREMENTS) | cut -d' ' -f1)
+
+# Nothing in tests or the demo may reach for instance metadata or a real account.
+export AWS_EC2_METADATA_DISABLED := true
+export LAKEWARDEN_TEST_PYTHON := $(CURDIR)/$(VENV)/bin/python
+export LAKEWARDEN_TEST_DUCKDB := $(CURDIR)/$(VENV)/bin/duckdb
+
+.PHONY: setup demo test lint unit docs clean
+
+## setup: create the git-ignored virtualenv with the pinned emulator and DuckDB
+setup: $(VENV_STAMP)
+
+$(VENV_STAMP): $(REQUIREMENTS)
+	rm -rf $(VENV)
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(REQUIREMENTS)
+	touch $@
+
+## demo: seed an emulated AWS account, run lakewarden into ./lake, query it with DuckDB
+demo: setup
+	cargo build --bin lakewarden
+	bash scripts/demo.sh
+
+## test: formatting, lints, unit tests and end-to-end tests
+test: lint setup
+	cargo test --workspace
+
+## lint: rustfmt and clippy, warnings denied
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+## docs: regenerate the files generated from schemas/ (DuckDB views, README tables)
+docs:
+	cargo build --bin lakewarden
+	./target/debug/lakewarden ddl duckdb > sql/duckdb/views.sql
+	python3 scripts/readme_tables.py ./target/debug/lakewarden README.md
+
+clean:
+	rm -rf $(VENV) lake .run

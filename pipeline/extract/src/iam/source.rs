@@ -1,0 +1,851 @@
+//! Reading IAM through the AWS SDK: authorization details, credentials, account settings and
+//! the credential report, into the IAM tables.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use aws_sdk_iam::Client;
+use aws_sdk_iam::types::{ReportStateType, Tag};
+use futures::StreamExt;
+use serde_json::Value;
+
+use super::credential_report::parse_credential_report;
+use super::policy::{Statement, decode_document, parse_statements};
+use super::rows::*;
+use crate::{
+    CoverageStatus, ExtractError, Scope, Source, SourceContext, SourceOutput, TokenGuard,
+    api_error, error_code, millis,
+};
+
+const SOURCE: &str = "iam";
+
+pub const USERS: &str = "iam_users";
+pub const GROUPS: &str = "iam_groups";
+pub const ROLES: &str = "iam_roles";
+pub const POLICIES: &str = "iam_policies";
+pub const INLINE_POLICIES: &str = "iam_inline_policies";
+pub const STATEMENTS: &str = "iam_policy_statements";
+pub const ACCESS_KEYS: &str = "iam_access_keys";
+pub const MFA_DEVICES: &str = "iam_mfa_devices";
+pub const PASSWORD_POLICY: &str = "iam_password_policy";
+pub const ACCOUNT_SUMMARY: &str = "iam_account_summary";
+pub const CREDENTIAL_REPORT: &str = "iam_credential_report";
+
+const TABLES: &[&str] = &[
+    USERS,
+    GROUPS,
+    ROLES,
+    POLICIES,
+    INLINE_POLICIES,
+    STATEMENTS,
+    ACCESS_KEYS,
+    MFA_DEVICES,
+    PASSWORD_POLICY,
+    ACCOUNT_SUMMARY,
+    CREDENTIAL_REPORT,
+];
+
+/// Every IAM API action the source calls: the read-only policy in `deploy/` must allow
+/// each, and a test checks that it does.
+pub const ACTIONS: &[&str] = &[
+    "iam:GenerateCredentialReport",
+    "iam:GetAccessKeyLastUsed",
+    "iam:GetAccountAuthorizationDetails",
+    "iam:GetAccountPasswordPolicy",
+    "iam:GetAccountSummary",
+    "iam:GetCredentialReport",
+    "iam:ListAccessKeys",
+    "iam:ListMFADevices",
+];
+
+/// Tables filled from `GetAccountAuthorizationDetails`.
+const AUTHORIZATION_TABLES: &[&str] =
+    &[USERS, GROUPS, ROLES, POLICIES, INLINE_POLICIES, STATEMENTS];
+
+/// Settings of the IAM source.
+#[derive(Debug, Clone)]
+pub struct IamOptions {
+    /// How long to wait for IAM to generate the credential report.
+    pub credential_report_deadline: Duration,
+    /// First wait between polls of the report; it doubles up to `max_poll_interval`.
+    pub poll_interval: Duration,
+    pub max_poll_interval: Duration,
+    /// Per-user calls (access keys, MFA devices) in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for IamOptions {
+    fn default() -> Self {
+        Self {
+            credential_report_deadline: Duration::from_secs(300),
+            poll_interval: Duration::from_millis(500),
+            max_poll_interval: Duration::from_secs(10),
+            concurrency: 8,
+        }
+    }
+}
+
+/// The IAM source.
+#[derive(Debug, Clone, Default)]
+pub struct IamSource {
+    options: IamOptions,
+}
+
+impl IamSource {
+    pub fn new(options: IamOptions) -> Self {
+        Self { options }
+    }
+}
+
+#[async_trait]
+impl Source for IamSource {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Global
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        TABLES
+    }
+
+    async fn extract(
+        &self,
+        ctx: &SourceContext,
+        out: &mut SourceOutput,
+    ) -> Result<(), ExtractError> {
+        let client = Client::new(&ctx.sdk);
+
+        let mut calls = 0;
+        let users = match authorization_details(&client, ctx, out, &mut calls).await {
+            Ok(users) => Some(users),
+            Err(error) => {
+                let api = "GetAccountAuthorizationDetails";
+                record_failure(out, api, &error, calls, AUTHORIZATION_TABLES);
+                // Without the user list the per-user tables cannot be complete.
+                out.fail_table(ACCESS_KEYS, error.to_string());
+                out.fail_table(MFA_DEVICES, error.to_string());
+                None
+            }
+        };
+        if let Some(users) = users {
+            per_user_tables(&client, ctx, out, &users, self.options.concurrency).await?;
+        }
+        password_policy(&client, ctx, out).await?;
+        account_summary(&client, ctx, out).await?;
+        credential_report(&client, ctx, out, &self.options).await?;
+        Ok(())
+    }
+}
+
+/// Record a failed API family on the output and fail the tables that depend on it.
+fn record_failure(
+    out: &mut SourceOutput,
+    api: &str,
+    error: &ExtractError,
+    calls: u32,
+    tables: &[&str],
+) {
+    tracing::warn!(source = SOURCE, api, %error, "API call family failed; its tables keep the previous snapshot");
+    out.coverage(
+        api,
+        error.coverage_status(),
+        Some(error.to_string()),
+        calls,
+        tables,
+    );
+    for table in tables {
+        out.fail_table(table, error.to_string());
+    }
+}
+
+/// A user as the per-user calls need it.
+#[derive(Debug, Clone)]
+pub(crate) struct UserRef {
+    pub(crate) name: String,
+    pub(crate) arn: String,
+}
+
+fn tags(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect()
+}
+
+fn text(value: Option<&str>) -> String {
+    value.unwrap_or_default().to_owned()
+}
+
+/// A decoded document, or `None` with the failure recorded against `object`.
+fn decode(out: &mut SourceOutput, object: &str, raw: Option<&str>) -> Option<Value> {
+    let raw = raw?;
+    match decode_document(raw) {
+        Ok(doc) => Some(doc),
+        Err(error) => {
+            out.row_error(STATEMENTS, object, error.to_string());
+            None
+        }
+    }
+}
+
+/// The statement rows of one document; a document that does not parse is a row error.
+fn statements(
+    out: &mut SourceOutput,
+    object: &str,
+    doc: &Value,
+    template: impl Fn(Statement) -> StatementRow,
+) -> Vec<StatementRow> {
+    match parse_statements(doc) {
+        Ok(statements) => statements.into_iter().map(template).collect(),
+        Err(error) => {
+            out.row_error(STATEMENTS, object, error.to_string());
+            Vec::new()
+        }
+    }
+}
+
+fn template(
+    kind: &'static str,
+    policy_arn: Option<&str>,
+    policy_name: &str,
+    owner: Option<(&'static str, &str)>,
+) -> impl Fn(Statement) -> StatementRow {
+    let policy_arn = policy_arn.map(str::to_owned);
+    let policy_name = policy_name.to_owned();
+    let owner = owner.map(|(t, arn)| (t, arn.to_owned()));
+    move |statement| StatementRow {
+        policy_kind: kind,
+        policy_arn: policy_arn.clone(),
+        policy_name: policy_name.clone(),
+        owner_type: owner.as_ref().map(|(t, _)| *t),
+        owner_arn: owner.as_ref().map(|(_, arn)| arn.clone()),
+        statement,
+    }
+}
+
+fn compact(doc: &Value) -> String {
+    doc.to_string()
+}
+
+/// Inline policies of one principal: rows for the inline table and their statements.
+fn inline_rows(
+    out: &mut SourceOutput,
+    owner_type: &'static str,
+    owner_name: &str,
+    owner_arn: &str,
+    policies: &[aws_sdk_iam::types::PolicyDetail],
+    inline: &mut Vec<InlinePolicyRow>,
+    stmts: &mut Vec<StatementRow>,
+) {
+    for policy in policies {
+        let name = text(policy.policy_name());
+        let object = format!("{owner_arn} inline policy {name}");
+        let doc = decode(out, &object, policy.policy_document());
+        if let Some(doc) = &doc {
+            let make = template("inline", None, &name, Some((owner_type, owner_arn)));
+            stmts.extend(statements(out, &object, doc, make));
+        }
+        inline.push(InlinePolicyRow {
+            owner_type,
+            owner_name: owner_name.to_owned(),
+            owner_arn: owner_arn.to_owned(),
+            policy_name: name,
+            document: doc.as_ref().map(compact),
+        });
+    }
+}
+
+/// Page through `GetAccountAuthorizationDetails`, writing every page as it arrives.
+pub(crate) async fn authorization_details(
+    client: &Client,
+    ctx: &SourceContext,
+    out: &mut SourceOutput,
+    calls: &mut u32,
+) -> Result<Vec<UserRef>, ExtractError> {
+    const API: &str = "GetAccountAuthorizationDetails";
+    let mut guard = TokenGuard::new(API);
+    let mut marker: Option<String> = None;
+    let mut users = Vec::new();
+    loop {
+        *calls += 1;
+        let page = client
+            .get_account_authorization_details()
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .map_err(|e| api_error(SOURCE, API, ctx, &e))?;
+        tracing::debug!(
+            page = guard.pages() + 1,
+            "Read a page of authorization details"
+        );
+
+        let mut inline = Vec::new();
+        let mut stmts = Vec::new();
+
+        let mut user_rows = Vec::new();
+        for user in page.user_detail_list() {
+            let arn = text(user.arn());
+            let name = text(user.user_name());
+            inline_rows(
+                out,
+                "user",
+                &name,
+                &arn,
+                user.user_policy_list(),
+                &mut inline,
+                &mut stmts,
+            );
+            users.push(UserRef {
+                name: name.clone(),
+                arn: arn.clone(),
+            });
+            user_rows.push(UserRow {
+                user_name: name,
+                user_id: text(user.user_id()),
+                arn,
+                path: text(user.path()),
+                create_date: millis(user.create_date()),
+                permissions_boundary_arn: user
+                    .permissions_boundary()
+                    .and_then(|b| b.permissions_boundary_arn())
+                    .map(str::to_owned),
+                group_names: user.group_list().to_vec(),
+                attached_policy_arns: attached(user.attached_managed_policies()),
+                inline_policy_names: user
+                    .user_policy_list()
+                    .iter()
+                    .map(|p| text(p.policy_name()))
+                    .collect(),
+                tags: tags(user.tags()),
+            });
+        }
+
+        let mut group_rows = Vec::new();
+        for group in page.group_detail_list() {
+            let arn = text(group.arn());
+            let name = text(group.group_name());
+            inline_rows(
+                out,
+                "group",
+                &name,
+                &arn,
+                group.group_policy_list(),
+                &mut inline,
+                &mut stmts,
+            );
+            group_rows.push(GroupRow {
+                group_name: name,
+                group_id: text(group.group_id()),
+                arn,
+                path: text(group.path()),
+                create_date: millis(group.create_date()),
+                attached_policy_arns: attached(group.attached_managed_policies()),
+                inline_policy_names: group
+                    .group_policy_list()
+                    .iter()
+                    .map(|p| text(p.policy_name()))
+                    .collect(),
+            });
+        }
+
+        let mut role_rows = Vec::new();
+        for role in page.role_detail_list() {
+            let arn = text(role.arn());
+            let name = text(role.role_name());
+            inline_rows(
+                out,
+                "role",
+                &name,
+                &arn,
+                role.role_policy_list(),
+                &mut inline,
+                &mut stmts,
+            );
+            let object = format!("{arn} trust policy");
+            let trust = decode(out, &object, role.assume_role_policy_document());
+            if let Some(doc) = &trust {
+                let make = template("trust", None, "trust", Some(("role", &arn)));
+                stmts.extend(statements(out, &object, doc, make));
+            }
+            role_rows.push(RoleRow {
+                role_name: name,
+                role_id: text(role.role_id()),
+                arn,
+                path: text(role.path()),
+                create_date: millis(role.create_date()),
+                trust_policy: trust.as_ref().map(compact),
+                role_last_used_at: millis(role.role_last_used().and_then(|r| r.last_used_date())),
+                role_last_used_region: role
+                    .role_last_used()
+                    .and_then(|r| r.region())
+                    .map(str::to_owned),
+                permissions_boundary_arn: role
+                    .permissions_boundary()
+                    .and_then(|b| b.permissions_boundary_arn())
+                    .map(str::to_owned),
+                attached_policy_arns: attached(role.attached_managed_policies()),
+                inline_policy_names: role
+                    .role_policy_list()
+                    .iter()
+                    .map(|p| text(p.policy_name()))
+                    .collect(),
+                instance_profile_arns: role
+                    .instance_profile_list()
+                    .iter()
+                    .map(|p| p.arn().to_owned())
+                    .collect(),
+                tags: tags(role.tags()),
+            });
+        }
+
+        let mut policy_rows = Vec::new();
+        for policy in page.policies() {
+            let arn = text(policy.arn());
+            let aws_managed =
+                arn.starts_with("arn:aws:iam::aws:") || arn.contains(":iam::aws:policy/");
+            // AWS managed policies number over a thousand; only those in use, attached or
+            // as a permissions boundary, say anything about the account.
+            let in_use = policy.attachment_count().unwrap_or(0) > 0
+                || policy.permissions_boundary_usage_count().unwrap_or(0) > 0;
+            if aws_managed && !in_use {
+                continue;
+            }
+            // Some emulators omit the name; the ARN's last segment is the same value.
+            let name = policy
+                .policy_name()
+                .map(str::to_owned)
+                .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or_default().to_owned());
+            let default = policy
+                .policy_version_list()
+                .iter()
+                .find(|v| v.is_default_version())
+                .or_else(|| {
+                    policy
+                        .policy_version_list()
+                        .iter()
+                        .find(|v| v.version_id() == policy.default_version_id())
+                });
+            let doc = decode(out, &arn, default.and_then(|v| v.document()));
+            if let Some(doc) = &doc {
+                let make = template("managed", Some(&arn), &name, None);
+                stmts.extend(statements(out, &arn, doc, make));
+            }
+            policy_rows.push(PolicyRow {
+                policy_name: name,
+                policy_id: text(policy.policy_id()),
+                arn,
+                path: text(policy.path()),
+                aws_managed,
+                default_version_id: policy.default_version_id().map(str::to_owned),
+                attachment_count: policy.attachment_count(),
+                permissions_boundary_usage_count: policy.permissions_boundary_usage_count(),
+                is_attachable: Some(policy.is_attachable()),
+                create_date: millis(policy.create_date()),
+                update_date: millis(policy.update_date()),
+                description: policy.description().map(str::to_owned),
+                document: doc.as_ref().map(compact),
+            });
+        }
+
+        out.rows(USERS, &user_rows).await?;
+        out.rows(GROUPS, &group_rows).await?;
+        out.rows(ROLES, &role_rows).await?;
+        out.rows(POLICIES, &policy_rows).await?;
+        out.rows(INLINE_POLICIES, &inline).await?;
+        out.rows(STATEMENTS, &stmts).await?;
+
+        let token = if page.is_truncated() {
+            page.marker()
+        } else {
+            None
+        };
+        match guard.next(token)? {
+            Some(next) => marker = Some(next),
+            None => break,
+        }
+    }
+    out.coverage(
+        API,
+        CoverageStatus::Ok,
+        None,
+        guard.pages(),
+        AUTHORIZATION_TABLES,
+    );
+    Ok(users)
+}
+
+fn attached(policies: &[aws_sdk_iam::types::AttachedPolicy]) -> Vec<String> {
+    policies
+        .iter()
+        .filter_map(|p| p.policy_arn())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What the per-user calls found for one user.
+#[derive(Default)]
+struct PerUser {
+    keys: Vec<AccessKeyRow>,
+    devices: Vec<MfaDeviceRow>,
+    key_calls: u32,
+    mfa_calls: u32,
+}
+
+/// Access keys (with last use) and MFA devices of every user, a bounded number at a time.
+pub(crate) async fn per_user_tables(
+    client: &Client,
+    ctx: &SourceContext,
+    out: &mut SourceOutput,
+    users: &[UserRef],
+    concurrency: usize,
+) -> Result<(), ExtractError> {
+    let results: Vec<Result<PerUser, (&'static str, ExtractError)>> =
+        futures::stream::iter(users.iter().cloned())
+            .map(|user| async move { one_user(client, ctx, &user).await })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+
+    let mut keys = Vec::new();
+    let mut devices = Vec::new();
+    let (mut key_calls, mut mfa_calls) = (0, 0);
+    let mut failure: Option<(&'static str, ExtractError)> = None;
+    for result in results {
+        match result {
+            Ok(found) => {
+                keys.extend(found.keys);
+                devices.extend(found.devices);
+                key_calls += found.key_calls;
+                mfa_calls += found.mfa_calls;
+            }
+            Err(error) => {
+                failure.get_or_insert(error);
+            }
+        }
+    }
+    match &failure {
+        Some(("ListMFADevices", error)) => {
+            record_failure(out, "ListMFADevices", error, mfa_calls, &[MFA_DEVICES]);
+            out.coverage(
+                "ListAccessKeys",
+                CoverageStatus::Ok,
+                None,
+                key_calls,
+                &[ACCESS_KEYS],
+            );
+        }
+        Some((api, error)) => {
+            record_failure(out, api, error, key_calls, &[ACCESS_KEYS]);
+            // The failing user's devices were not listed either.
+            out.fail_table(MFA_DEVICES, error.to_string());
+        }
+        None => {
+            out.coverage(
+                "ListAccessKeys",
+                CoverageStatus::Ok,
+                None,
+                key_calls,
+                &[ACCESS_KEYS],
+            );
+            out.coverage(
+                "ListMFADevices",
+                CoverageStatus::Ok,
+                None,
+                mfa_calls,
+                &[MFA_DEVICES],
+            );
+        }
+    }
+    out.rows(ACCESS_KEYS, &keys).await?;
+    out.rows(MFA_DEVICES, &devices).await?;
+    Ok(())
+}
+
+async fn one_user(
+    client: &Client,
+    ctx: &SourceContext,
+    user: &UserRef,
+) -> Result<PerUser, (&'static str, ExtractError)> {
+    let mut found = PerUser::default();
+
+    let mut guard = TokenGuard::new("ListAccessKeys");
+    let mut marker = None;
+    loop {
+        let page = match client
+            .list_access_keys()
+            .user_name(&user.name)
+            .set_marker(marker.clone())
+            .send()
+            .await
+        {
+            Ok(page) => page,
+            // The user was deleted between the listing and now: it has no keys to report.
+            Err(e) if error_code(&e).as_deref() == Some("NoSuchEntity") => return Ok(found),
+            Err(e) => {
+                return Err((
+                    "ListAccessKeys",
+                    api_error(SOURCE, "ListAccessKeys", ctx, &e),
+                ));
+            }
+        };
+        found.key_calls += 1;
+        for key in page.access_key_metadata() {
+            let id = text(key.access_key_id());
+            let last = client
+                .get_access_key_last_used()
+                .access_key_id(&id)
+                .send()
+                .await
+                .map_err(|e| {
+                    (
+                        "GetAccessKeyLastUsed",
+                        api_error(SOURCE, "GetAccessKeyLastUsed", ctx, &e),
+                    )
+                })?;
+            found.key_calls += 1;
+            let used = last.access_key_last_used();
+            found.keys.push(AccessKeyRow {
+                user_name: user.name.clone(),
+                user_arn: user.arn.clone(),
+                access_key_id: id,
+                status: key
+                    .status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                create_date: millis(key.create_date()),
+                last_used_at: millis(used.and_then(|u| u.last_used_date())),
+                last_used_service: used.map(|u| u.service_name()).and_then(not_na),
+                last_used_region: used.map(|u| u.region()).and_then(not_na),
+            });
+        }
+        let token = if page.is_truncated() {
+            page.marker()
+        } else {
+            None
+        };
+        match guard.next(token).map_err(|e| ("ListAccessKeys", e))? {
+            Some(next) => marker = Some(next),
+            None => break,
+        }
+    }
+
+    let mut guard = TokenGuard::new("ListMFADevices");
+    let mut marker = None;
+    loop {
+        let page = match client
+            .list_mfa_devices()
+            .user_name(&user.name)
+            .set_marker(marker.clone())
+            .send()
+            .await
+        {
+            Ok(page) => page,
+            Err(e) if error_code(&e).as_deref() == Some("NoSuchEntity") => return Ok(found),
+            Err(e) => {
+                return Err((
+                    "ListMFADevices",
+                    api_error(SOURCE, "ListMFADevices", ctx, &e),
+                ));
+            }
+        };
+        found.mfa_calls += 1;
+        for device in page.mfa_devices() {
+            found.devices.push(MfaDeviceRow {
+                user_name: user.name.clone(),
+                user_arn: user.arn.clone(),
+                serial_number: device.serial_number().to_owned(),
+                enable_date: millis(Some(device.enable_date())),
+            });
+        }
+        let token = if page.is_truncated() {
+            page.marker()
+        } else {
+            None
+        };
+        match guard.next(token).map_err(|e| ("ListMFADevices", e))? {
+            Some(next) => marker = Some(next),
+            None => break,
+        }
+    }
+    Ok(found)
+}
+
+/// IAM spells "never" as `N/A` in last-used fields.
+fn not_na(value: &str) -> Option<String> {
+    match value {
+        "" | "N/A" => None,
+        other => Some(other.to_owned()),
+    }
+}
+
+async fn password_policy(
+    client: &Client,
+    ctx: &SourceContext,
+    out: &mut SourceOutput,
+) -> Result<(), ExtractError> {
+    const API: &str = "GetAccountPasswordPolicy";
+    let row = match client.get_account_password_policy().send().await {
+        Ok(output) => match output.password_policy() {
+            Some(p) => PasswordPolicyRow {
+                policy_present: true,
+                minimum_password_length: p.minimum_password_length(),
+                require_symbols: Some(p.require_symbols()),
+                require_numbers: Some(p.require_numbers()),
+                require_uppercase_characters: Some(p.require_uppercase_characters()),
+                require_lowercase_characters: Some(p.require_lowercase_characters()),
+                allow_users_to_change_password: Some(p.allow_users_to_change_password()),
+                expire_passwords: Some(p.expire_passwords()),
+                max_password_age: p.max_password_age(),
+                password_reuse_prevention: p.password_reuse_prevention(),
+                hard_expiry: p.hard_expiry(),
+            },
+            None => PasswordPolicyRow::default(),
+        },
+        // No custom policy is a state of the account, not a failure.
+        Err(e) if error_code(&e).as_deref() == Some("NoSuchEntity") => PasswordPolicyRow::default(),
+        Err(e) => {
+            record_failure(
+                out,
+                API,
+                &api_error(SOURCE, API, ctx, &e),
+                1,
+                &[PASSWORD_POLICY],
+            );
+            return Ok(());
+        }
+    };
+    out.coverage(API, CoverageStatus::Ok, None, 1, &[PASSWORD_POLICY]);
+    out.rows(PASSWORD_POLICY, &[row]).await
+}
+
+async fn account_summary(
+    client: &Client,
+    ctx: &SourceContext,
+    out: &mut SourceOutput,
+) -> Result<(), ExtractError> {
+    const API: &str = "GetAccountSummary";
+    let output = match client.get_account_summary().send().await {
+        Ok(output) => output,
+        Err(e) => {
+            record_failure(
+                out,
+                API,
+                &api_error(SOURCE, API, ctx, &e),
+                1,
+                &[ACCOUNT_SUMMARY],
+            );
+            return Ok(());
+        }
+    };
+    let summary: BTreeMap<String, i64> = output
+        .summary_map()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.as_str().to_owned(), i64::from(*v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let int = |key: &str| summary.get(key).and_then(|v| i32::try_from(*v).ok());
+    let flag = |key: &str| summary.get(key).map(|v| *v > 0);
+    let row = AccountSummaryRow {
+        users: int("Users"),
+        groups: int("Groups"),
+        roles: int("Roles"),
+        policies: int("Policies"),
+        mfa_devices: int("MFADevices"),
+        mfa_devices_in_use: int("MFADevicesInUse"),
+        account_mfa_enabled: flag("AccountMFAEnabled"),
+        account_access_keys_present: flag("AccountAccessKeysPresent"),
+        account_signing_certificates_present: flag("AccountSigningCertificatesPresent"),
+        summary,
+    };
+    out.coverage(API, CoverageStatus::Ok, None, 1, &[ACCOUNT_SUMMARY]);
+    out.rows(ACCOUNT_SUMMARY, &[row]).await
+}
+
+/// Ask IAM for the credential report and poll, with backoff, until it is ready or the
+/// deadline passes. Generation is asynchronous: the first answers are `STARTED` or
+/// `INPROGRESS`, and `GetCredentialReport` refuses with `ReportInProgress` meanwhile.
+pub(crate) async fn credential_report(
+    client: &Client,
+    ctx: &SourceContext,
+    out: &mut SourceOutput,
+    options: &IamOptions,
+) -> Result<(), ExtractError> {
+    const API: &str = "GetCredentialReport";
+    let started = Instant::now();
+    let mut wait = options.poll_interval;
+    let mut calls = 0;
+    let content = loop {
+        calls += 1;
+        let state = match client.generate_credential_report().send().await {
+            Ok(output) => output.state().cloned(),
+            Err(e) => {
+                let error = api_error(SOURCE, "GenerateCredentialReport", ctx, &e);
+                record_failure(out, API, &error, calls, &[CREDENTIAL_REPORT]);
+                return Ok(());
+            }
+        };
+        if state == Some(ReportStateType::Complete) {
+            calls += 1;
+            match client.get_credential_report().send().await {
+                Ok(report) => {
+                    break report
+                        .content()
+                        .map(|b| b.as_ref().to_vec())
+                        .unwrap_or_default();
+                }
+                Err(e)
+                    if matches!(
+                        error_code(&e).as_deref(),
+                        Some("ReportInProgress" | "ReportNotPresent" | "ReportExpired")
+                    ) => {}
+                Err(e) => {
+                    let error = api_error(SOURCE, API, ctx, &e);
+                    record_failure(out, API, &error, calls, &[CREDENTIAL_REPORT]);
+                    return Ok(());
+                }
+            }
+        }
+        if started.elapsed() + wait > options.credential_report_deadline {
+            let error = ExtractError::Api {
+                source_name: SOURCE,
+                api: API,
+                account_id: ctx.account_id.clone(),
+                region: ctx.region.clone(),
+                status: CoverageStatus::Error,
+                message: format!(
+                    "the credential report was not ready within {} ms",
+                    options.credential_report_deadline.as_millis()
+                ),
+            };
+            record_failure(out, API, &error, calls, &[CREDENTIAL_REPORT]);
+            return Ok(());
+        }
+        tracing::debug!(
+            wait_ms = wait.as_millis() as u64,
+            "Credential report not ready yet"
+        );
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(options.max_poll_interval);
+    };
+
+    match parse_credential_report(&content) {
+        Ok(rows) => {
+            out.coverage(API, CoverageStatus::Ok, None, calls, &[CREDENTIAL_REPORT]);
+            out.rows(CREDENTIAL_REPORT, &rows).await
+        }
+        Err(error) => {
+            let error = ExtractError::Invalid {
+                source_name: SOURCE,
+                account_id: ctx.account_id.clone(),
+                message: format!("credential report: {error}"),
+            };
+            record_failure(out, API, &error, calls, &[CREDENTIAL_REPORT]);
+            Ok(())
+        }
+    }
+}

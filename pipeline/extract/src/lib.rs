@@ -1,0 +1,21 @@
+//! Sources of the Lakewarden lake.
+//!
+//! A source reads one cloud API family for one account and region and writes its tables
+//! through a [`SourceOutput`], page by page, recording a coverage entry per API call
+//! family. Sources are plain values registered by the binary; adding one is a new module
+//! implementing [`Source`].
+
+mod aws;
+mod coverage;
+mod error;
+pub mod iam;
+mod output;
+mod paginate;
+mod source;
+
+pub use aws::{api_error, error_code, millis};
+pub use coverage::{CoverageRow, CoverageStatus, classify_code};
+pub use error::ExtractError;
+pub use output::{ErrorRow, SourceOutput, SourceResult, TableResult};
+pub use paginate::TokenGuard;
+pub use source::{Scope, Source, SourceContext};

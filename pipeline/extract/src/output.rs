@@ -1,0 +1,222 @@
+//! Where a source writes: one table writer per table, plus coverage and row errors.
+
+use std::collections::{BTreeMap, HashMap};
+
+use lakewarden_lake::{
+    CommonColumns, Lake, LakeError, RowEncoder, RunInfo, TableOutput, TableWriter,
+};
+use serde::Serialize;
+
+use crate::{CoverageRow, CoverageStatus, ExtractError, SourceContext};
+
+/// One row of `lake_errors`, less the common columns.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorRow {
+    pub source: String,
+    pub table_name: String,
+    pub object: String,
+    pub message: String,
+}
+
+/// How one table of one source, account and region ended.
+#[derive(Debug)]
+pub enum TableResult {
+    Written(TableOutput),
+    Failed { table: String, error: String },
+}
+
+/// Everything one source produced for one account and region.
+#[derive(Debug)]
+pub struct SourceResult {
+    pub source: &'static str,
+    pub account_id: String,
+    pub region: String,
+    pub tables: Vec<TableResult>,
+    pub coverage: Vec<CoverageRow>,
+    pub errors: Vec<ErrorRow>,
+}
+
+/// The sink a source writes its rows into.
+pub struct SourceOutput {
+    lake: Lake,
+    run: RunInfo,
+    source: &'static str,
+    common: CommonColumns,
+    writers: BTreeMap<String, TableWriter>,
+    encoders: HashMap<String, RowEncoder>,
+    failed: BTreeMap<String, String>,
+    coverage: Vec<CoverageRow>,
+    errors: Vec<ErrorRow>,
+}
+
+impl std::fmt::Debug for SourceOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceOutput")
+            .field("source", &self.source)
+            .field("account_id", &self.common.account_id)
+            .field("region", &self.common.region)
+            .finish()
+    }
+}
+
+impl SourceOutput {
+    pub fn new(lake: &Lake, source: &'static str, ctx: &SourceContext) -> Self {
+        Self {
+            lake: lake.clone(),
+            run: ctx.run.clone(),
+            source,
+            common: CommonColumns {
+                run_id: ctx.run.run_id.clone(),
+                snapshot_at: ctx.run.snapshot_millis(),
+                account_id: ctx.account_id.clone(),
+                region: ctx.region.clone(),
+            },
+            writers: BTreeMap::new(),
+            encoders: HashMap::new(),
+            failed: BTreeMap::new(),
+            coverage: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Write rows (without the common columns) to a table. Rows for a table already
+    /// failed are dropped.
+    pub async fn rows<T: Serialize>(
+        &mut self,
+        table: &str,
+        rows: &[T],
+    ) -> Result<(), ExtractError> {
+        if self.failed.contains_key(table) {
+            return Ok(());
+        }
+        let encoder = match self.encoders.get_mut(table) {
+            Some(encoder) => encoder,
+            None => {
+                let encoder = RowEncoder::new(self.lake.catalog(), table)?;
+                self.encoders.entry(table.to_owned()).or_insert(encoder)
+            }
+        };
+        let batch = encoder.encode_with(&self.common, rows)?;
+        let writer = match self.writers.get_mut(table) {
+            Some(writer) => writer,
+            None => {
+                let writer =
+                    TableWriter::new(&self.lake, table, &self.common.account_id, &self.run)?;
+                self.writers.entry(table.to_owned()).or_insert(writer)
+            }
+        };
+        writer.write(batch).await?;
+        Ok(())
+    }
+
+    /// Mark a table as not collected in this run: its rows so far are discarded and the
+    /// previous snapshot stays current.
+    pub fn fail_table(&mut self, table: &str, error: impl Into<String>) {
+        self.failed
+            .entry(table.to_owned())
+            .or_insert_with(|| error.into());
+    }
+
+    pub fn is_failed(&self, table: &str) -> bool {
+        self.failed.contains_key(table)
+    }
+
+    /// Record how one API call family went.
+    pub fn coverage(
+        &mut self,
+        api: &str,
+        status: CoverageStatus,
+        message: Option<String>,
+        calls: u32,
+        tables: &[&str],
+    ) {
+        self.coverage.push(CoverageRow {
+            source: self.source.to_owned(),
+            api: api.to_owned(),
+            status,
+            message,
+            calls: Some(i32::try_from(calls).unwrap_or(i32::MAX)),
+            tables: tables.iter().map(|t| (*t).to_owned()).collect(),
+        });
+    }
+
+    /// Record an input that was skipped because it could not be read.
+    pub fn row_error(
+        &mut self,
+        table: &str,
+        object: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        let object = object.into();
+        let message = message.into();
+        tracing::warn!(
+            source = self.source,
+            account_id = %self.common.account_id,
+            table,
+            object = %object,
+            error = %message,
+            "Skipped an input that could not be read"
+        );
+        self.errors.push(ErrorRow {
+            source: self.source.to_owned(),
+            table_name: table.to_owned(),
+            object,
+            message,
+        });
+    }
+
+    /// Close every table. `declared` lists the source's tables: one never written is
+    /// committed with no rows, unless the source as a whole failed (`fatal`).
+    pub async fn finish(mut self, declared: &[&str], fatal: Option<&ExtractError>) -> SourceResult {
+        if let Some(error) = fatal {
+            for table in declared {
+                self.fail_table(table, error.to_string());
+            }
+        }
+        let mut tables = Vec::new();
+        for table in declared {
+            if let Some(error) = self.failed.remove(*table) {
+                if let Some(writer) = self.writers.remove(*table) {
+                    writer.abort().await;
+                }
+                tables.push(TableResult::Failed {
+                    table: (*table).to_owned(),
+                    error,
+                });
+                continue;
+            }
+            let writer = match self.writers.remove(*table) {
+                Some(writer) => Ok(writer),
+                None => TableWriter::new(&self.lake, table, &self.common.account_id, &self.run),
+            };
+            let result = match writer {
+                Ok(writer) => writer.finish().await,
+                Err(error) => Err(error),
+            };
+            tables.push(match result {
+                Ok(output) => TableResult::Written(output),
+                Err(error) => failed_write(table, &error),
+            });
+        }
+        for (table, writer) in std::mem::take(&mut self.writers) {
+            tracing::error!(table, "A source wrote a table it does not declare; dropped");
+            writer.abort().await;
+        }
+        SourceResult {
+            source: self.source,
+            account_id: self.common.account_id,
+            region: self.common.region,
+            tables,
+            coverage: self.coverage,
+            errors: self.errors,
+        }
+    }
+}
+
+fn failed_write(table: &str, error: &LakeError) -> TableResult {
+    tracing::error!(table, %error, "Could not write a table snapshot");
+    TableResult::Failed {
+        table: table.to_owned(),
+        error: error.to_string(),
+    }
+}

@@ -1,0 +1,49 @@
+//! The trait every source implements, and what it is given to run.
+
+use async_trait::async_trait;
+use aws_types::SdkConfig;
+use lakewarden_lake::RunInfo;
+
+use crate::{ExtractError, SourceOutput};
+
+/// Whether a source reads each region or once per account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// A global service such as IAM: read once per account, rows carry region `global`.
+    Global,
+    /// Read once per account and region.
+    Regional,
+}
+
+/// One unit of extraction: a run, an account and a region, with credentials for them.
+#[derive(Debug, Clone)]
+pub struct SourceContext {
+    pub run: RunInfo,
+    pub account_id: String,
+    /// The region read, or `global` for a global source.
+    pub region: String,
+    /// SDK configuration with credentials for the account and the region to call.
+    pub sdk: SdkConfig,
+}
+
+/// A source of tables.
+#[async_trait]
+pub trait Source: Send + Sync {
+    /// Short lower-case name used in coverage rows, logs and config (`iam`).
+    fn name(&self) -> &'static str;
+
+    fn scope(&self) -> Scope;
+
+    /// Every table the source writes. A table it neither writes nor fails is committed
+    /// as a snapshot with no rows.
+    fn tables(&self) -> &'static [&'static str];
+
+    /// Read the source for one account and region. An `Err` fails every table not yet
+    /// marked; errors confined to one API family should be recorded on `out` instead, so
+    /// the other tables still commit.
+    async fn extract(
+        &self,
+        ctx: &SourceContext,
+        out: &mut SourceOutput,
+    ) -> Result<(), ExtractError>;
+}

@@ -1,0 +1,24 @@
+//! The Lakewarden lake: declared table schemas, the Parquet writer and the commit.
+//!
+//! Every table has one schema file under `schemas/` at the repository root; this crate embeds
+//! them, turns them into Arrow schemas, writes record batches as zstd Parquet into a
+//! Hive-partitioned layout on any `object_store`, and commits a run by writing one small
+//! `lake_runs` object last. Readers that honour the commit never see half a run.
+
+mod catalog;
+mod commit;
+mod error;
+mod layout;
+mod rows;
+mod schema;
+mod store;
+mod writer;
+
+pub use catalog::{Catalog, SCHEMA_FILES};
+pub use commit::{CommitRow, RunInfo, TableStatus, commit_run};
+pub use error::LakeError;
+pub use layout::{Layout, format_dt};
+pub use rows::{CommonColumns, RowEncoder};
+pub use schema::{ColumnSpec, PartitionSpec, TableSchema, parse_type};
+pub use store::{Lake, open_lake};
+pub use writer::{TableOutput, TableWriter, WriterOptions};

@@ -1,0 +1,214 @@
+//! `lakewarden`: extract cloud security data into a Parquet lake.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use lakewarden::config::Config;
+use lakewarden::run::{Outcome, RunOptions};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lakewarden",
+    version,
+    about = "Cloud security data lake: extract, write Parquet, commit"
+)]
+struct Cli {
+    /// Configuration file; a missing default file means every default applies.
+    #[arg(long, short, global = true, env = "LAKEWARDEN_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Override the lake location of the config (`./lake`, `s3://bucket/prefix`).
+    #[arg(long, global = true, env = "LAKEWARDEN_LAKE")]
+    lake: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Extract every enabled source, write the snapshot and commit it. Exit code 0 when
+    /// complete, 2 when partial (a failure is recorded), 1 when nothing was committed.
+    Run {
+        /// Do not draw a progress bar even on a terminal.
+        #[arg(long)]
+        no_progress: bool,
+        /// Wait this many milliseconds between writing the data and committing it. Only
+        /// for crash-safety tests, which kill the process in that window.
+        #[arg(long, hide = true)]
+        pause_before_commit_ms: Option<u64>,
+    },
+    /// Verify the config, the schemas, write access to the lake and the credentials.
+    Check,
+    /// Print SQL generated from the declared schemas.
+    Ddl {
+        #[command(subcommand)]
+        dialect: DdlCommand,
+    },
+    /// Print the declared schemas.
+    Schema {
+        #[command(subcommand)]
+        what: SchemaCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DdlCommand {
+    /// Views for DuckDB over a lake: `SET VARIABLE lake = '<path>'` then `.read` them.
+    Duckdb,
+}
+
+#[derive(Debug, Subcommand)]
+enum SchemaCommand {
+    /// The table reference as Markdown, as the README includes it.
+    Docs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("lakewarden: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "Lakewarden stopped");
+            eprintln!("lakewarden: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter =
+        EnvFilter::try_from_env("LAKEWARDEN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::io::stderr().is_terminal() {
+        builder.compact().init();
+    } else {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init();
+    }
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let (path, explicit) = match &cli.config {
+        Some(path) => (path.clone(), true),
+        None => (PathBuf::from("lakewarden.toml"), false),
+    };
+    let mut config = Config::load(&path, explicit)?;
+    if let Some(lake) = &cli.lake {
+        config.lake.url.clone_from(lake);
+    }
+    Ok(config)
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    match &cli.command {
+        Command::Run {
+            no_progress,
+            pause_before_commit_ms,
+        } => {
+            let config = load_config(&cli)?;
+            let lake = lakewarden_lake::open_lake(&config.lake.url)?
+                .with_writer_options(config.writer_options());
+            let options = RunOptions {
+                pause_before_commit: pause_before_commit_ms.map(Duration::from_millis),
+                progress: !no_progress,
+            };
+            let summary = lakewarden::run::run(&config, &lake, &options)
+                .await
+                .context("run failed")?;
+            print_summary(&summary);
+            let outcome = match summary.outcome {
+                "complete" => Outcome::Complete,
+                _ => Outcome::Partial,
+            };
+            Ok(outcome.exit_code())
+        }
+        Command::Check => {
+            let config = load_config(&cli)?;
+            let lines = lakewarden::check::check(&config).await;
+            for line in &lines {
+                println!(
+                    "{:<12} {:<4} {}",
+                    line.what,
+                    if line.ok { "ok" } else { "FAIL" },
+                    line.detail
+                );
+            }
+            Ok(if lines.iter().all(|l| l.ok) { 0 } else { 1 })
+        }
+        Command::Ddl {
+            dialect: DdlCommand::Duckdb,
+        } => {
+            let catalog = lakewarden_lake::Catalog::load()?;
+            print!("{}", lakewarden::ddl::duckdb_views(&catalog));
+            Ok(0)
+        }
+        Command::Schema {
+            what: SchemaCommand::Docs,
+        } => {
+            let catalog = lakewarden_lake::Catalog::load()?;
+            print!("{}", lakewarden::docs::tables_markdown(&catalog));
+            Ok(0)
+        }
+    }
+}
+
+fn print_summary(summary: &lakewarden::run::RunSummary) {
+    tracing::info!(
+        run_id = %summary.run_id,
+        outcome = summary.outcome,
+        sources = %serde_json::to_string(&summary.sources).unwrap_or_default(),
+        "Run summary"
+    );
+    println!("run {} {}", summary.run_id, summary.outcome);
+    println!(
+        "{:<8} {:>8} {:>8} {:>10} {:>6} {:>12} {:>9} {:>10} {:>10}",
+        "source",
+        "accounts",
+        "regions",
+        "rows",
+        "files",
+        "bytes",
+        "throttles",
+        "api errors",
+        "row errors"
+    );
+    for (name, s) in &summary.sources {
+        println!(
+            "{:<8} {:>8} {:>8} {:>10} {:>6} {:>12} {:>9} {:>10} {:>10}",
+            name,
+            s.accounts,
+            s.regions,
+            s.rows,
+            s.files,
+            s.bytes,
+            s.throttles,
+            s.api_errors,
+            s.row_errors
+        );
+    }
+    if let Some(commit) = &summary.commit {
+        println!("committed {commit}");
+    }
+}

@@ -1,0 +1,445 @@
+//! One run: extract every enabled source for the account, write the coverage and error
+//! tables, commit, and report.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use lakewarden_extract::{
+    CoverageStatus, ExtractError, Scope, Source, SourceContext, SourceOutput, SourceResult,
+    TableResult,
+};
+use lakewarden_lake::{
+    CommitRow, CommonColumns, Lake, RowEncoder, RunInfo, TableStatus, TableWriter, commit_run,
+};
+use serde::Serialize;
+use tracing::Instrument;
+
+use crate::config::Config;
+
+/// How a run ended, as the scheduler sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every table of every account and region was committed.
+    Complete,
+    /// Committed, but some account, region, API or table failed and is recorded.
+    Partial,
+    /// Nothing was committed.
+    Failed,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Complete => 0,
+            Self::Partial => 2,
+            Self::Failed => 1,
+        }
+    }
+}
+
+/// Options of one run that are not configuration.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Wait this long after the data files are written and before the commit, so that
+    /// crash-safety tests can kill the process there.
+    pub pause_before_commit: Option<Duration>,
+    /// Draw a progress bar (on a terminal).
+    pub progress: bool,
+}
+
+/// Per-source totals of one run: the summary logged at the end and kept in the commit.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct SourceSummary {
+    pub accounts: usize,
+    pub regions: usize,
+    pub rows: u64,
+    pub files: usize,
+    pub bytes: u64,
+    pub tables_failed: usize,
+    pub throttles: usize,
+    pub api_errors: usize,
+    pub row_errors: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub snapshot_at: String,
+    pub outcome: &'static str,
+    pub sources: BTreeMap<String, SourceSummary>,
+    pub commit: Option<String>,
+}
+
+/// The sources this binary knows, in the order they run.
+pub fn sources(config: &Config) -> Vec<Arc<dyn Source>> {
+    let mut sources: Vec<Arc<dyn Source>> = Vec::new();
+    if config.sources.iam.enabled {
+        sources.push(Arc::new(lakewarden_extract::iam::IamSource::new(
+            config.sources.iam.options(),
+        )));
+    }
+    sources
+}
+
+/// Every AWS API action the binary may call, across all sources: the read-only policy
+/// shipped in `deploy/iam/` must allow exactly these.
+pub fn api_actions() -> Vec<&'static str> {
+    let mut actions = vec!["sts:GetCallerIdentity"];
+    actions.extend_from_slice(lakewarden_extract::iam::ACTIONS);
+    actions.sort_unstable();
+    actions
+}
+
+/// The SDK configuration the config asks for: default credential chain, region, retries.
+pub async fn sdk_config(config: &Config) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(config.aws.max_attempts));
+    if let Some(profile) = &config.aws.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &config.aws.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    let sdk = loader.load().await;
+    if sdk.region().is_none() {
+        return sdk
+            .into_builder()
+            .region(Region::from_static("us-east-1"))
+            .build();
+    }
+    sdk
+}
+
+/// The account the credentials belong to.
+pub async fn caller_account(sdk: &SdkConfig) -> anyhow::Result<String> {
+    let identity = aws_sdk_sts::Client::new(sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(aws_smithy_types::error::display::DisplayErrorContext(e).to_string())
+        })
+        .context("STS GetCallerIdentity: the credentials are not usable")?;
+    identity
+        .account()
+        .map(str::to_owned)
+        .context("STS GetCallerIdentity returned no account id")
+}
+
+/// Do one run. An error means nothing was committed.
+pub async fn run(config: &Config, lake: &Lake, options: &RunOptions) -> anyhow::Result<RunSummary> {
+    let run = RunInfo::start(chrono::Utc::now());
+    let span = tracing::info_span!("run", run_id = %run.run_id, lake = %lake.url());
+    run_inner(config, lake, options, run).instrument(span).await
+}
+
+async fn run_inner(
+    config: &Config,
+    lake: &Lake,
+    options: &RunOptions,
+    run: RunInfo,
+) -> anyhow::Result<RunSummary> {
+    tracing::info!(snapshot_at = %run.snapshot_at, "Run started");
+    lake.ensure_schema_files()
+        .await
+        .context("writing the tables' schema files into the lake")?;
+    let sdk = sdk_config(config).await;
+    let account_id = caller_account(&sdk).await?;
+    let sources = sources(config);
+    anyhow::ensure!(!sources.is_empty(), "no source is enabled in the config");
+
+    let progress = progress_bar(options.progress, sources.len() as u64);
+    let mut results = Vec::new();
+    for source in &sources {
+        let region = match source.scope() {
+            Scope::Global => "global".to_owned(),
+            Scope::Regional => sdk.region().map(|r| r.to_string()).unwrap_or_default(),
+        };
+        let ctx = SourceContext {
+            run: run.clone(),
+            account_id: account_id.clone(),
+            region,
+            sdk: sdk.clone(),
+        };
+        if let Some(bar) = &progress {
+            bar.set_message(format!("{} {}", source.name(), account_id));
+        }
+        let span = tracing::info_span!(
+            "source",
+            source = source.name(),
+            account_id = %ctx.account_id,
+            region = %ctx.region
+        );
+        results.push(
+            extract_one(lake, source.as_ref(), &ctx)
+                .instrument(span)
+                .await,
+        );
+        if let Some(bar) = &progress {
+            bar.inc(1);
+        }
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+
+    let mut rows = commit_rows(&run, &results);
+    rows.extend(bookkeeping_tables(lake, &run, &results).await);
+
+    if let Some(pause) = options.pause_before_commit {
+        tracing::info!(
+            pause_ms = pause.as_millis() as u64,
+            "Pausing before the commit"
+        );
+        tokio::time::sleep(pause).await;
+    }
+
+    let mut summary = summarise(&run, &results);
+    let failed_tables = rows
+        .iter()
+        .filter(|r| r.status == TableStatus::Failed)
+        .count();
+    let degraded = results
+        .iter()
+        .flat_map(|r| &r.coverage)
+        .any(|c| c.status != CoverageStatus::Ok);
+    let any_ok = rows.iter().any(|r| r.status == TableStatus::Ok);
+    if !any_ok {
+        summary.outcome = "failed";
+        anyhow::bail!("no table could be written; nothing was committed");
+    }
+    summary.outcome = if failed_tables > 0 || degraded {
+        "partial"
+    } else {
+        "complete"
+    };
+    let summary_json = serde_json::to_string(&summary).unwrap_or_default();
+    let committed_at = chrono::Utc::now().timestamp_millis();
+    for row in &mut rows {
+        row.committed_at = committed_at;
+        row.run_summary.clone_from(&summary_json);
+    }
+    let commit = commit_run(lake, &run, &rows)
+        .await
+        .context("writing the commit record")?;
+    tracing::info!(commit = %commit, tables = rows.len(), failed_tables, "Run committed");
+    summary.commit = Some(commit);
+    Ok(summary)
+}
+
+async fn extract_one(lake: &Lake, source: &dyn Source, ctx: &SourceContext) -> SourceResult {
+    let mut out = SourceOutput::new(lake, source.name(), ctx);
+    let result = source.extract(ctx, &mut out).await;
+    if let Err(error) = &result {
+        tracing::error!(%error, "Source failed; its tables keep their previous snapshot");
+        out.coverage(
+            "source",
+            error.coverage_status(),
+            Some(error.to_string()),
+            0,
+            source.tables(),
+        );
+    }
+    let result = out.finish(source.tables(), result.as_ref().err()).await;
+    for table in &result.tables {
+        match table {
+            TableResult::Written(output) => {
+                tracing::info!(table = %output.table, rows = output.rows, files = output.files.len(), bytes = output.bytes, "Table written");
+            }
+            TableResult::Failed { table, error } => {
+                tracing::warn!(table = %table, %error, "Table not collected in this run");
+            }
+        }
+    }
+    result
+}
+
+fn progress_bar(enabled: bool, units: u64) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !enabled || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(units);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+fn commit_rows(run: &RunInfo, results: &[SourceResult]) -> Vec<CommitRow> {
+    let mut rows = Vec::new();
+    for result in results {
+        for table in &result.tables {
+            let mut row = CommitRow {
+                run_id: run.run_id.clone(),
+                snapshot_at: run.snapshot_millis(),
+                committed_at: 0,
+                table_name: String::new(),
+                account_id: result.account_id.clone(),
+                region: result.region.clone(),
+                status: TableStatus::Ok,
+                files: Vec::new(),
+                rows: 0,
+                bytes: 0,
+                error: None,
+                shard: "1/1".to_owned(),
+                lakewarden_version: env!("CARGO_PKG_VERSION").to_owned(),
+                run_summary: String::new(),
+            };
+            match table {
+                TableResult::Written(output) => {
+                    row.table_name.clone_from(&output.table);
+                    row.files.clone_from(&output.files);
+                    row.rows = output.rows as i64;
+                    row.bytes = output.bytes as i64;
+                }
+                TableResult::Failed { table, error } => {
+                    row.table_name.clone_from(table);
+                    row.status = TableStatus::Failed;
+                    row.error = Some(error.clone());
+                }
+            }
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+/// Write `lake_coverage` and `lake_errors` for every account and region the run touched.
+async fn bookkeeping_tables(
+    lake: &Lake,
+    run: &RunInfo,
+    results: &[SourceResult],
+) -> Vec<CommitRow> {
+    let mut by_place: BTreeMap<(String, String), Vec<&SourceResult>> = BTreeMap::new();
+    for result in results {
+        by_place
+            .entry((result.account_id.clone(), result.region.clone()))
+            .or_default()
+            .push(result);
+    }
+    let mut rows = Vec::new();
+    for ((account_id, region), place) in by_place {
+        let common = CommonColumns {
+            run_id: run.run_id.clone(),
+            snapshot_at: run.snapshot_millis(),
+            account_id: account_id.clone(),
+            region: region.clone(),
+        };
+        let coverage: Vec<_> = place.iter().flat_map(|r| r.coverage.iter()).collect();
+        let errors: Vec<_> = place.iter().flat_map(|r| r.errors.iter()).collect();
+        let written = [
+            write_small_table(lake, run, "lake_coverage", &common, &coverage).await,
+            write_small_table(lake, run, "lake_errors", &common, &errors).await,
+        ];
+        let fake = SourceResult {
+            source: "lake",
+            account_id,
+            region,
+            tables: written.into_iter().collect(),
+            coverage: Vec::new(),
+            errors: Vec::new(),
+        };
+        rows.extend(commit_rows(run, std::slice::from_ref(&fake)));
+    }
+    rows
+}
+
+async fn write_small_table<T: Serialize>(
+    lake: &Lake,
+    run: &RunInfo,
+    table: &str,
+    common: &CommonColumns,
+    rows: &[T],
+) -> TableResult {
+    let result: Result<_, ExtractError> = async {
+        let mut encoder = RowEncoder::new(lake.catalog(), table)?;
+        let batch = encoder.encode_with(common, rows)?;
+        let mut writer = TableWriter::new(lake, table, &common.account_id, run)?;
+        writer.write(batch).await?;
+        Ok(writer.finish().await?)
+    }
+    .await;
+    match result {
+        Ok(output) => TableResult::Written(output),
+        Err(error) => {
+            tracing::error!(table, %error, "Could not write a bookkeeping table");
+            TableResult::Failed {
+                table: table.to_owned(),
+                error: error.to_string(),
+            }
+        }
+    }
+}
+
+fn summarise(run: &RunInfo, results: &[SourceResult]) -> RunSummary {
+    let mut sources: BTreeMap<String, SourceSummary> = BTreeMap::new();
+    let mut places: BTreeMap<
+        String,
+        (
+            std::collections::BTreeSet<String>,
+            std::collections::BTreeSet<String>,
+        ),
+    > = BTreeMap::new();
+    for result in results {
+        let entry = sources.entry(result.source.to_owned()).or_default();
+        let (accounts, regions) = places.entry(result.source.to_owned()).or_default();
+        accounts.insert(result.account_id.clone());
+        regions.insert(result.region.clone());
+        for table in &result.tables {
+            match table {
+                TableResult::Written(output) => {
+                    entry.rows += output.rows;
+                    entry.files += output.files.len();
+                    entry.bytes += output.bytes;
+                }
+                TableResult::Failed { .. } => entry.tables_failed += 1,
+            }
+        }
+        for coverage in &result.coverage {
+            match coverage.status {
+                CoverageStatus::Ok => {}
+                CoverageStatus::Throttled => entry.throttles += 1,
+                _ => entry.api_errors += 1,
+            }
+        }
+        entry.row_errors += result.errors.len();
+    }
+    for (name, (accounts, regions)) in places {
+        if let Some(entry) = sources.get_mut(&name) {
+            entry.accounts = accounts.len();
+            entry.regions = regions.len();
+        }
+    }
+    RunSummary {
+        run_id: run.run_id.clone(),
+        snapshot_at: run.snapshot_at.to_rfc3339(),
+        outcome: "failed",
+        sources,
+        commit: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn readonly_policy_allows_exactly_the_actions_the_sources_call() {
+        let policy: serde_json::Value =
+            serde_json::from_str(include_str!("../../../deploy/iam/lakewarden-readonly.json"))
+                .expect("the shipped policy is JSON");
+        let mut allowed: Vec<&str> = policy["Statement"]
+            .as_array()
+            .expect("statements")
+            .iter()
+            .filter(|s| s["Effect"] == "Allow")
+            .flat_map(|s| s["Action"].as_array().expect("action list"))
+            .map(|a| a.as_str().expect("action"))
+            .collect();
+        allowed.sort_unstable();
+        assert_eq!(allowed, super::api_actions());
+    }
+}
