@@ -61,15 +61,27 @@ impl std::fmt::Debug for SourceOutput {
 
 impl SourceOutput {
     pub fn new(lake: &Lake, source: &'static str, ctx: &SourceContext) -> Self {
+        Self::for_partition(lake, source, &ctx.run, &ctx.account_id, &ctx.region)
+    }
+
+    /// An output for one account and region of a run, when no API context exists (an
+    /// import of files).
+    pub fn for_partition(
+        lake: &Lake,
+        source: &'static str,
+        run: &RunInfo,
+        account_id: &str,
+        region: &str,
+    ) -> Self {
         Self {
             lake: lake.clone(),
-            run: ctx.run.clone(),
+            run: run.clone(),
             source,
             common: CommonColumns {
-                run_id: ctx.run.run_id.clone(),
-                snapshot_at: ctx.run.snapshot_millis(),
-                account_id: ctx.account_id.clone(),
-                region: ctx.region.clone(),
+                run_id: run.run_id.clone(),
+                snapshot_at: run.snapshot_millis(),
+                account_id: account_id.to_owned(),
+                region: region.to_owned(),
             },
             writers: BTreeMap::new(),
             encoders: HashMap::new(),
@@ -218,5 +230,46 @@ fn failed_write(table: &str, error: &LakeError) -> TableResult {
     TableResult::Failed {
         table: table.to_owned(),
         error: error.to_string(),
+    }
+}
+
+/// Outputs of a source whose rows name their own account and region, as imported files
+/// do: one [`SourceOutput`] per account and region, made on first use.
+#[derive(Debug)]
+pub struct PartitionedOutput {
+    lake: Lake,
+    run: RunInfo,
+    source: &'static str,
+    outputs: BTreeMap<(String, String), SourceOutput>,
+}
+
+impl PartitionedOutput {
+    pub fn new(lake: &Lake, source: &'static str, run: &RunInfo) -> Self {
+        Self {
+            lake: lake.clone(),
+            run: run.clone(),
+            source,
+            outputs: BTreeMap::new(),
+        }
+    }
+
+    /// The output for one account and region.
+    pub fn partition(&mut self, account_id: &str, region: &str) -> &mut SourceOutput {
+        let key = (account_id.to_owned(), region.to_owned());
+        if !self.outputs.contains_key(&key) {
+            let output =
+                SourceOutput::for_partition(&self.lake, self.source, &self.run, account_id, region);
+            self.outputs.insert(key.clone(), output);
+        }
+        self.outputs.get_mut(&key).expect("inserted above")
+    }
+
+    /// Close every partition; see [`SourceOutput::finish`].
+    pub async fn finish(self, declared: &[&str]) -> Vec<SourceResult> {
+        let mut results = Vec::with_capacity(self.outputs.len());
+        for (_, output) in self.outputs {
+            results.push(output.finish(declared, None).await);
+        }
+        results
     }
 }

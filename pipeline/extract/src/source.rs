@@ -1,10 +1,12 @@
 //! The trait every source implements, and what it is given to run.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use aws_types::SdkConfig;
 use lakewarden_lake::RunInfo;
 
-use crate::{ExtractError, SourceOutput};
+use crate::{ExtractError, RateLimits, SourceOutput};
 
 /// Whether a source reads each region or once per account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +26,18 @@ pub struct SourceContext {
     pub region: String,
     /// SDK configuration with credentials for the account and the region to call.
     pub sdk: SdkConfig,
+    /// The run's rate limits, shared by every source, account and region.
+    pub limits: Arc<RateLimits>,
+}
+
+impl SourceContext {
+    /// Wait until one more call of `api` (`service:Action`) is within its rate for this
+    /// context's account and region. Call before every API request.
+    pub async fn acquire(&self, api: &str) {
+        self.limits
+            .acquire(&self.account_id, &self.region, api)
+            .await;
+    }
 }
 
 /// A source of tables.
@@ -37,6 +51,12 @@ pub trait Source: Send + Sync {
     /// Every table the source writes. A table it neither writes nor fails is committed
     /// as a snapshot with no rows.
     fn tables(&self) -> &'static [&'static str];
+
+    /// AWS's published rates of the API families the source calls, keyed `service:Action`;
+    /// the config may override each. Families not listed get the run's default rate.
+    fn rates(&self) -> &'static [(&'static str, crate::Rate)] {
+        &[]
+    }
 
     /// Read the source for one account and region. An `Err` fails every table not yet
     /// marked; errors confined to one API family should be recorded on `out` instead, so

@@ -1,5 +1,5 @@
-//! The set of declared tables, embedded from `schemas/` at build time so the binary needs no
-//! files beside it.
+//! The set of declared tables, embedded from `schemas/` at build time (see `build.rs`) so
+//! the binary needs no files beside it.
 
 use std::collections::BTreeMap;
 
@@ -7,31 +7,7 @@ use arrow::datatypes::SchemaRef;
 
 use crate::{LakeError, TableSchema};
 
-macro_rules! schema_files {
-    ($($table:literal),* $(,)?) => {
-        /// Every schema file, as (table name, file text).
-        pub const SCHEMA_FILES: &[(&str, &str)] = &[
-            $(($table, include_str!(concat!("../../../schemas/", $table, ".toml")))),*
-        ];
-    };
-}
-
-schema_files!(
-    "iam_access_keys",
-    "iam_account_summary",
-    "iam_credential_report",
-    "iam_groups",
-    "iam_inline_policies",
-    "iam_mfa_devices",
-    "iam_password_policy",
-    "iam_policies",
-    "iam_policy_statements",
-    "iam_roles",
-    "iam_users",
-    "lake_coverage",
-    "lake_errors",
-    "lake_runs",
-);
+include!(concat!(env!("OUT_DIR"), "/schemas.rs"));
 
 /// All declared tables with their Arrow schemas.
 #[derive(Debug, Clone)]

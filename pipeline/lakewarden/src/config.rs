@@ -12,7 +12,37 @@ use serde::Deserialize;
 pub struct Config {
     pub lake: LakeConfig,
     pub aws: AwsConfig,
+    pub limits: LimitsConfig,
     pub sources: SourcesConfig,
+}
+
+/// Token-bucket rates per API call family, account and region.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Calls a second for API families without a published rate of their own.
+    pub default_per_second: f64,
+    /// Calls allowed at once before the rate applies.
+    pub default_burst: f64,
+    /// Overrides per family, keyed `service:Action`; a rate of 0 means unlimited.
+    pub apis: std::collections::BTreeMap<String, RateConfig>,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            default_per_second: 10.0,
+            default_burst: 20.0,
+            apis: Default::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateConfig {
+    pub per_second: f64,
+    pub burst: f64,
 }
 
 /// Where and how the lake is written.

@@ -9,8 +9,8 @@ use anyhow::Context;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use lakewarden_extract::{
-    CoverageStatus, ExtractError, Scope, Source, SourceContext, SourceOutput, SourceResult,
-    TableResult,
+    CoverageStatus, ExtractError, Rate, RateLimits, Scope, Source, SourceContext, SourceOutput,
+    SourceResult, TableResult,
 };
 use lakewarden_lake::{
     CommitRow, CommonColumns, Lake, RowEncoder, RunInfo, TableStatus, TableWriter, commit_run,
@@ -94,6 +94,24 @@ pub fn api_actions() -> Vec<&'static str> {
     actions
 }
 
+/// The run's rate limits: each source's published rates, overridden by the config.
+pub fn rate_limits(config: &Config, sources: &[Arc<dyn Source>]) -> RateLimits {
+    let mut rates = BTreeMap::new();
+    for source in sources {
+        for (api, rate) in source.rates() {
+            rates.insert((*api).to_owned(), *rate);
+        }
+    }
+    for (api, rate) in &config.limits.apis {
+        rates.insert(api.clone(), Rate::new(rate.per_second, rate.burst));
+    }
+    let default = Rate::new(
+        config.limits.default_per_second,
+        config.limits.default_burst,
+    );
+    RateLimits::new(rates, default)
+}
+
 /// The SDK configuration the config asks for: default credential chain, region, retries.
 pub async fn sdk_config(config: &Config) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -151,6 +169,7 @@ async fn run_inner(
     let account_id = caller_account(&sdk).await?;
     let sources = sources(config);
     anyhow::ensure!(!sources.is_empty(), "no source is enabled in the config");
+    let limits = Arc::new(rate_limits(config, &sources));
 
     let progress = progress_bar(options.progress, sources.len() as u64);
     let mut results = Vec::new();
@@ -164,6 +183,7 @@ async fn run_inner(
             account_id: account_id.clone(),
             region,
             sdk: sdk.clone(),
+            limits: limits.clone(),
         };
         if let Some(bar) = &progress {
             bar.set_message(format!("{} {}", source.name(), account_id));
@@ -187,10 +207,21 @@ async fn run_inner(
         bar.finish_and_clear();
     }
 
-    let mut rows = commit_rows(&run, &results);
-    rows.extend(bookkeeping_tables(lake, &run, &results).await);
+    commit_results(lake, &run, &results, options.pause_before_commit).await
+}
 
-    if let Some(pause) = options.pause_before_commit {
+/// Write the bookkeeping tables for what the sources produced, then the commit record.
+/// Shared by `run` and `import`. An error means nothing was committed.
+pub async fn commit_results(
+    lake: &Lake,
+    run: &RunInfo,
+    results: &[SourceResult],
+    pause_before_commit: Option<Duration>,
+) -> anyhow::Result<RunSummary> {
+    let mut rows = commit_rows(run, results);
+    rows.extend(bookkeeping_tables(lake, run, results).await);
+
+    if let Some(pause) = pause_before_commit {
         tracing::info!(
             pause_ms = pause.as_millis() as u64,
             "Pausing before the commit"
@@ -198,7 +229,7 @@ async fn run_inner(
         tokio::time::sleep(pause).await;
     }
 
-    let mut summary = summarise(&run, &results);
+    let mut summary = summarise(run, results);
     let failed_tables = rows
         .iter()
         .filter(|r| r.status == TableStatus::Failed)
@@ -207,9 +238,11 @@ async fn run_inner(
         .iter()
         .flat_map(|r| &r.coverage)
         .any(|c| c.status != CoverageStatus::Ok);
-    let any_ok = rows.iter().any(|r| r.status == TableStatus::Ok);
-    if !any_ok {
-        summary.outcome = "failed";
+    let any_data = results
+        .iter()
+        .flat_map(|r| &r.tables)
+        .any(|t| matches!(t, TableResult::Written(_)));
+    if !any_data {
         anyhow::bail!("no table could be written; nothing was committed");
     }
     summary.outcome = if failed_tables > 0 || degraded {
@@ -223,7 +256,7 @@ async fn run_inner(
         row.committed_at = committed_at;
         row.run_summary.clone_from(&summary_json);
     }
-    let commit = commit_run(lake, &run, &rows)
+    let commit = commit_run(lake, run, &rows)
         .await
         .context("writing the commit record")?;
     tracing::info!(commit = %commit, tables = rows.len(), failed_tables, "Run committed");

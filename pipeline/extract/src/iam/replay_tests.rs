@@ -118,6 +118,10 @@ fn context() -> SourceContext {
         account_id: ACCOUNT_ID.to_owned(),
         region: "global".to_owned(),
         sdk: aws_types::SdkConfig::builder().build(),
+        limits: std::sync::Arc::new(crate::RateLimits::new(
+            Default::default(),
+            crate::Rate::new(0.0, 0.0),
+        )),
     }
 }
 

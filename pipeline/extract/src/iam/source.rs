@@ -59,6 +59,21 @@ pub const ACTIONS: &[&str] = &[
     "iam:ListMFADevices",
 ];
 
+/// IAM's control plane allows roughly 20 calls a second per account for reads, with
+/// `GetAccountAuthorizationDetails` and the credential report far below that; these keep
+/// a run under the limits AWS documents for IAM's eventually consistent endpoints.
+const RATES: &[(&str, crate::Rate)] = &[
+    (
+        "iam:GetAccountAuthorizationDetails",
+        crate::Rate::new(2.0, 2.0),
+    ),
+    ("iam:GenerateCredentialReport", crate::Rate::new(1.0, 1.0)),
+    ("iam:GetCredentialReport", crate::Rate::new(1.0, 1.0)),
+    ("iam:ListAccessKeys", crate::Rate::new(10.0, 20.0)),
+    ("iam:GetAccessKeyLastUsed", crate::Rate::new(10.0, 20.0)),
+    ("iam:ListMFADevices", crate::Rate::new(10.0, 20.0)),
+];
+
 /// Tables filled from `GetAccountAuthorizationDetails`.
 const AUTHORIZATION_TABLES: &[&str] =
     &[USERS, GROUPS, ROLES, POLICIES, INLINE_POLICIES, STATEMENTS];
@@ -110,6 +125,10 @@ impl Source for IamSource {
 
     fn tables(&self) -> &'static [&'static str] {
         TABLES
+    }
+
+    fn rates(&self) -> &'static [(&'static str, crate::Rate)] {
+        RATES
     }
 
     async fn extract(
@@ -271,6 +290,7 @@ pub(crate) async fn authorization_details(
     let mut users = Vec::new();
     loop {
         *calls += 1;
+        ctx.acquire("iam:GetAccountAuthorizationDetails").await;
         let page = client
             .get_account_authorization_details()
             .set_marker(marker.clone())
@@ -574,6 +594,7 @@ async fn one_user(
     let mut guard = TokenGuard::new("ListAccessKeys");
     let mut marker = None;
     loop {
+        ctx.acquire("iam:ListAccessKeys").await;
         let page = match client
             .list_access_keys()
             .user_name(&user.name)
@@ -594,6 +615,7 @@ async fn one_user(
         found.key_calls += 1;
         for key in page.access_key_metadata() {
             let id = text(key.access_key_id());
+            ctx.acquire("iam:GetAccessKeyLastUsed").await;
             let last = client
                 .get_access_key_last_used()
                 .access_key_id(&id)
@@ -635,6 +657,7 @@ async fn one_user(
     let mut guard = TokenGuard::new("ListMFADevices");
     let mut marker = None;
     loop {
+        ctx.acquire("iam:ListMFADevices").await;
         let page = match client
             .list_mfa_devices()
             .user_name(&user.name)
@@ -687,6 +710,7 @@ async fn password_policy(
     out: &mut SourceOutput,
 ) -> Result<(), ExtractError> {
     const API: &str = "GetAccountPasswordPolicy";
+    ctx.acquire("iam:GetAccountPasswordPolicy").await;
     let row = match client.get_account_password_policy().send().await {
         Ok(output) => match output.password_policy() {
             Some(p) => PasswordPolicyRow {
@@ -727,6 +751,7 @@ async fn account_summary(
     out: &mut SourceOutput,
 ) -> Result<(), ExtractError> {
     const API: &str = "GetAccountSummary";
+    ctx.acquire("iam:GetAccountSummary").await;
     let output = match client.get_account_summary().send().await {
         Ok(output) => output,
         Err(e) => {
@@ -781,6 +806,7 @@ pub(crate) async fn credential_report(
     let mut calls = 0;
     let content = loop {
         calls += 1;
+        ctx.acquire("iam:GenerateCredentialReport").await;
         let state = match client.generate_credential_report().send().await {
             Ok(output) => output.state().cloned(),
             Err(e) => {
@@ -791,6 +817,7 @@ pub(crate) async fn credential_report(
         };
         if state == Some(ReportStateType::Complete) {
             calls += 1;
+            ctx.acquire("iam:GetCredentialReport").await;
             match client.get_credential_report().send().await {
                 Ok(report) => {
                     break report
