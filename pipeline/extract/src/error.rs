@@ -31,6 +31,9 @@ pub enum ExtractError {
         message: String,
     },
 
+    #[error("input {file}: {message}")]
+    Input { file: String, message: String },
+
     #[error(transparent)]
     Lake(#[from] LakeError),
 }

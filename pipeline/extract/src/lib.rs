@@ -8,6 +8,7 @@
 mod aws;
 mod coverage;
 mod error;
+mod files;
 pub mod iam;
 mod limits;
 mod output;
@@ -17,7 +18,8 @@ mod source;
 pub use aws::{api_error, error_code, millis};
 pub use coverage::{CoverageRow, CoverageStatus, classify_code};
 pub use error::ExtractError;
+pub use files::InputFiles;
 pub use limits::{Rate, RateLimits};
 pub use output::{ErrorRow, PartitionedOutput, SourceOutput, SourceResult, TableResult};
 pub use paginate::TokenGuard;
-pub use source::{Scope, Source, SourceContext};
+pub use source::{Importer, Scope, Source, SourceContext};

@@ -67,3 +67,24 @@ pub trait Source: Send + Sync {
         out: &mut SourceOutput,
     ) -> Result<(), ExtractError>;
 }
+
+/// A source that reads exported files instead of calling APIs (Config snapshots, ASFF
+/// exports). Each record names its own account and region, so rows go to the partition
+/// of the output they belong to.
+#[async_trait]
+pub trait Importer: Send + Sync {
+    /// The source name recorded in coverage and errors (`config`, `securityhub`).
+    fn name(&self) -> &'static str;
+
+    /// Every table an import writes.
+    fn tables(&self) -> &'static [&'static str];
+
+    /// Read one file into the output. An `Err` rejects the whole file, naming it (`file`
+    /// is the name to show); the caller discards none of the other files' rows.
+    async fn import_file(
+        &self,
+        file: &str,
+        bytes: Vec<u8>,
+        out: &mut crate::PartitionedOutput,
+    ) -> Result<(), ExtractError>;
+}

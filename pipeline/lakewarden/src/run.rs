@@ -9,8 +9,8 @@ use anyhow::Context;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use lakewarden_extract::{
-    CoverageStatus, ExtractError, Rate, RateLimits, Scope, Source, SourceContext, SourceOutput,
-    SourceResult, TableResult,
+    CoverageStatus, ExtractError, Importer, InputFiles, PartitionedOutput, Rate, RateLimits, Scope,
+    Source, SourceContext, SourceOutput, SourceResult, TableResult,
 };
 use lakewarden_lake::{
     CommitRow, CommonColumns, Lake, RowEncoder, RunInfo, TableStatus, TableWriter, commit_run,
@@ -262,6 +262,53 @@ pub async fn commit_results(
     tracing::info!(commit = %commit, tables = rows.len(), failed_tables, "Run committed");
     summary.commit = Some(commit);
     Ok(summary)
+}
+
+/// Import every file at `location` (a local file or folder, or an S3 object or prefix) as
+/// one committed run. A file that cannot be read is an error naming it, logged and
+/// counted; the other files still import. Returns the summary and the rejected files.
+pub async fn import(
+    lake: &Lake,
+    importer: &dyn Importer,
+    location: &str,
+) -> anyhow::Result<(RunSummary, Vec<String>)> {
+    let run = RunInfo::start(chrono::Utc::now());
+    let span =
+        tracing::info_span!("import", run_id = %run.run_id, source = importer.name(), location);
+    async {
+        lake.ensure_schema_files()
+            .await
+            .context("writing the tables' schema files into the lake")?;
+        let inputs = InputFiles::list(location).await?;
+        let mut out = PartitionedOutput::new(lake, importer.name(), &run);
+        let mut rejected = Vec::new();
+        for file in inputs.files() {
+            let name = inputs.display_name(file);
+            let result = match inputs.read(file).await {
+                Ok(bytes) => importer.import_file(&name, bytes, &mut out).await,
+                Err(error) => Err(error),
+            };
+            match result {
+                Ok(()) => tracing::info!(file = %name, "File imported"),
+                Err(error) => {
+                    tracing::error!(file = %name, %error, "File rejected; the other files go on");
+                    rejected.push(format!("{name}: {error}"));
+                }
+            }
+        }
+        let results = out.finish(importer.tables()).await;
+        anyhow::ensure!(
+            !results.is_empty(),
+            "no file at {location} could be imported; nothing was committed"
+        );
+        let mut summary = commit_results(lake, &run, &results, None).await?;
+        if !rejected.is_empty() {
+            summary.outcome = "partial";
+        }
+        Ok((summary, rejected))
+    }
+    .instrument(span)
+    .await
 }
 
 async fn extract_one(lake: &Lake, source: &dyn Source, ctx: &SourceContext) -> SourceResult {
