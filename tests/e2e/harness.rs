@@ -33,11 +33,20 @@ fn venv_tool(env: &str, name: &str) -> PathBuf {
     path
 }
 
-/// A running, seeded emulator shared by every test of this binary.
-pub struct Emulator {
+/// A running emulator launcher and what its ready file said.
+pub struct Launcher {
     /// Holding the launcher's standard input open keeps it alive; it exits when this
     /// process does, however the process ends.
     _child: Mutex<Child>,
+    pub ready: Value,
+    pub endpoint: String,
+}
+
+/// The seeded emulator shared by most tests of this binary: one account from the IAM
+/// sample, and the `lake` bucket.
+pub struct Emulator {
+    /// Kept so the emulator lives as long as the tests.
+    _launcher: Launcher,
     pub endpoint: String,
     pub access_key_id: String,
     pub secret_access_key: String,
@@ -47,35 +56,58 @@ pub struct Emulator {
 
 pub fn emulator() -> &'static Emulator {
     static EMULATOR: OnceLock<Emulator> = OnceLock::new();
-    EMULATOR.get_or_init(start_emulator)
-}
-
-fn start_emulator() -> Emulator {
-    let dir = tempfile::tempdir().expect("temporary directory").keep();
-    let ready = dir.join("ready.json");
-    let log = std::fs::File::create(dir.join("emulator.log")).expect("log file");
-    let root = repo_root();
-    let child = Command::new(venv_tool("LAKEWARDEN_TEST_PYTHON", "python"))
-        .arg(root.join("tests/harness/moto_launcher.py"))
-        .arg("--ready-file")
-        .arg(&ready)
-        .arg("--seed-iam")
-        .arg(root.join("tests/fixtures/iam/cloudsplaining-authz-details.json"))
-        .args([
+    EMULATOR.get_or_init(|| {
+        let root = repo_root();
+        let fixture = root.join("tests/fixtures/iam/cloudsplaining-authz-details.json");
+        let launcher = start_launcher(&[
+            "--seed-iam",
+            fixture.to_str().expect("utf-8"),
             "--account",
             ACCOUNT,
             "--bucket",
             BUCKET,
-            "--quiet",
-            "--exit-on-stdin-close",
-        ])
+        ]);
+        let account = &launcher.ready["accounts"][ACCOUNT];
+        Emulator {
+            endpoint: launcher.endpoint.clone(),
+            access_key_id: account["access_key_id"].as_str().expect("key").to_owned(),
+            secret_access_key: account["secret_access_key"]
+                .as_str()
+                .expect("secret")
+                .to_owned(),
+            expected: counts(&account["expected"]),
+            _launcher: launcher,
+        }
+    })
+}
+
+/// Row counts per table from a ready file's `expected` object.
+pub fn counts(expected: &Value) -> BTreeMap<String, u64> {
+    expected
+        .as_object()
+        .expect("expected counts")
+        .iter()
+        .map(|(table, n)| (table.clone(), n.as_u64().expect("a count")))
+        .collect()
+}
+
+/// Start the emulator launcher with these arguments and wait until it is seeded.
+pub fn start_launcher(args: &[&str]) -> Launcher {
+    let dir = tempfile::tempdir().expect("temporary directory").keep();
+    let ready = dir.join("ready.json");
+    let log = std::fs::File::create(dir.join("emulator.log")).expect("log file");
+    let mut child = Command::new(venv_tool("LAKEWARDEN_TEST_PYTHON", "python"))
+        .arg(repo_root().join("tests/harness/moto_launcher.py"))
+        .arg("--ready-file")
+        .arg(&ready)
+        .args(args)
+        .args(["--quiet", "--exit-on-stdin-close"])
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdin(Stdio::piped())
         .stdout(log.try_clone().expect("log file"))
         .stderr(log)
         .spawn()
         .expect("the emulator launcher starts");
-    let mut child = child;
     let started = Instant::now();
     while !ready.exists() {
         if let Ok(Some(status)) = child.try_wait() {
@@ -90,28 +122,27 @@ fn start_emulator() -> Emulator {
     }
     let ready: Value =
         serde_json::from_str(&std::fs::read_to_string(&ready).expect("ready file")).expect("JSON");
-    let account = &ready["accounts"][ACCOUNT];
-    let expected = account["expected"]
-        .as_object()
-        .expect("expected counts")
-        .iter()
-        .map(|(table, n)| (table.clone(), n.as_u64().expect("a count")))
-        .collect();
-    Emulator {
+    Launcher {
         _child: Mutex::new(child),
         endpoint: ready["endpoint"].as_str().expect("endpoint").to_owned(),
-        access_key_id: account["access_key_id"].as_str().expect("key").to_owned(),
-        secret_access_key: account["secret_access_key"]
-            .as_str()
-            .expect("secret")
-            .to_owned(),
-        expected,
+        ready,
     }
 }
 
-/// The binary under test, set up to talk only to the emulator with static credentials.
+/// The binary under test, set up to talk only to the shared emulator with static
+/// credentials.
 pub fn lakewarden() -> Command {
     let emulator = emulator();
+    lakewarden_with(
+        &emulator.endpoint,
+        &emulator.access_key_id,
+        &emulator.secret_access_key,
+    )
+}
+
+/// The binary under test, talking only to the emulator at `endpoint` with these static
+/// credentials.
+pub fn lakewarden_with(endpoint: &str, access_key_id: &str, secret_access_key: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lakewarden"));
     command
         .env_clear()
@@ -119,10 +150,10 @@ pub fn lakewarden() -> Command {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_ENDPOINT_URL", &emulator.endpoint)
+        .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ALLOW_HTTP", "true")
-        .env("AWS_ACCESS_KEY_ID", &emulator.access_key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &emulator.secret_access_key)
+        .env("AWS_ACCESS_KEY_ID", access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", secret_access_key)
         .env("AWS_REGION", "us-east-1")
         .current_dir(tempfile::tempdir().expect("work dir").keep());
     command

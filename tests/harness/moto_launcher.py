@@ -546,7 +546,8 @@ def expected_counts(account: str) -> Dict[str, int]:
         "iam_policy_statements": statements,
         "iam_access_keys": sum(len(u.access_keys) for u in users),
         "iam_mfa_devices": sum(len(u.mfa_devices) for u in users),
-        "iam_password_policy": 1 if backend.account_password_policy else 0,
+        # one row per account: the policy, or policy_present = false
+        "iam_password_policy": 1,
         "iam_account_summary": 1,
         "iam_credential_report": len(report_rows),
     }
@@ -665,6 +666,11 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--bucket", action="append", default=[],
                         help=f"S3 bucket to create in moto's default account {DEFAULT_ACCOUNT} "
                              "(repeatable)")
+    parser.add_argument("--organization", type=int, metavar="MEMBERS", default=0,
+                        help="make the first --account an organization's management account "
+                             "with this many member accounts (see organization.py)")
+    parser.add_argument("--enforce-iam", action="store_true",
+                        help="after seeding, authorize every request against IAM policies")
     parser.add_argument("--quiet", action="store_true", help="do not log every request")
     parser.add_argument("--exit-on-stdin-close", action="store_true",
                         help="exit when standard input reaches end of file, as it does when "
@@ -754,6 +760,21 @@ def main(argv: Optional[List[str]] = None) -> int:
                 except (ClientError, BotoCoreError) as exc:
                     raise SeedError(f"bucket {bucket}: {exc}") from exc
             log(f"buckets in {DEFAULT_ACCOUNT}: {', '.join(args.bucket)}")
+        if args.organization:
+            if not args.account:
+                raise SeedError("--organization needs an --account for the management account")
+            import organization
+            root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+            with open(os.path.join(root, "deploy", "iam", "lakewarden-readonly.json")) as f:
+                readonly_policy = f.read()
+            ready["organization"] = organization.seed_organization(
+                make_client, endpoint, args.account[0], args.organization, readonly_policy,
+                READER_USER, expected_counts)
+            log("organization: " + ", ".join(ready["organization"]["accounts"]))
+        if args.enforce_iam:
+            import organization
+            organization.enforce_iam()
+            log("IAM enforcement on")
         if stop.is_set():
             raise SeedError("interrupted")
         write_ready_file(args.ready_file, ready)

@@ -23,6 +23,8 @@ pub struct RunInfo {
     pub snapshot_at: DateTime<Utc>,
     /// The `dt` partition of everything the run writes: the UTC date it started.
     pub dt: String,
+    /// The slice of the accounts this run reads, `i/n`; `1/1` when not sharded.
+    pub shard: String,
 }
 
 impl RunInfo {
@@ -32,7 +34,13 @@ impl RunInfo {
             run_id: format!("{}-{}", snapshot_at.format("%Y%m%dT%H%M%SZ"), &suffix[..8]),
             snapshot_at,
             dt: format_dt(snapshot_at),
+            shard: "1/1".to_owned(),
         }
+    }
+
+    pub fn with_shard(mut self, shard: impl Into<String>) -> Self {
+        self.shard = shard.into();
+        self
     }
 
     pub fn snapshot_millis(&self) -> i64 {

@@ -13,7 +13,90 @@ pub struct Config {
     pub lake: LakeConfig,
     pub aws: AwsConfig,
     pub limits: LimitsConfig,
+    pub scope: ScopeConfig,
     pub sources: SourcesConfig,
+}
+
+/// Which accounts and regions a run reads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScopeConfig {
+    /// `"caller"`: the account the credentials belong to; `"organization"`: every active
+    /// account of the AWS Organization (the management account included), through
+    /// `AssumeRole` into `role_name`; or a list of account ids (assumed through
+    /// `role_name`) and role ARNs (assumed as given).
+    pub accounts: AccountsSpec,
+    /// Role assumed in each account for `"organization"` and listed account ids.
+    pub role_name: String,
+    /// External id required by the roles' trust policies, if any.
+    pub external_id: Option<String>,
+    /// Session name of the assumed roles, as CloudTrail shows it.
+    pub session_name: String,
+    /// Regions read by regional sources: a list, or `"enabled"` for every region
+    /// enabled in each account.
+    pub regions: RegionsSpec,
+    /// Account and region units extracted at once.
+    pub concurrency: usize,
+}
+
+impl Default for ScopeConfig {
+    fn default() -> Self {
+        Self {
+            accounts: AccountsSpec::Keyword("caller".to_owned()),
+            role_name: "lakewarden-readonly".to_owned(),
+            external_id: None,
+            session_name: "lakewarden".to_owned(),
+            regions: RegionsSpec::List(vec!["us-east-1".to_owned()]),
+            concurrency: 4,
+        }
+    }
+}
+
+impl ScopeConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.concurrency > 0, "scope.concurrency must be at least 1");
+        match &self.accounts {
+            AccountsSpec::Keyword(word) => anyhow::ensure!(
+                word == "caller" || word == "organization",
+                "scope.accounts must be \"caller\", \"organization\" or a list, not {word:?}"
+            ),
+            AccountsSpec::List(items) => {
+                anyhow::ensure!(!items.is_empty(), "scope.accounts is an empty list");
+                for item in items {
+                    anyhow::ensure!(
+                        crate::scope::AccountTarget::parse(item, &self.role_name).is_some(),
+                        "scope.accounts: {item:?} is neither a 12-digit account id nor a role ARN"
+                    );
+                }
+            }
+        }
+        match &self.regions {
+            RegionsSpec::Keyword(word) => anyhow::ensure!(
+                word == "enabled",
+                "scope.regions must be \"enabled\" or a list, not {word:?}"
+            ),
+            RegionsSpec::List(list) => {
+                anyhow::ensure!(!list.is_empty(), "scope.regions is an empty list")
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `accounts = "caller"`, `"organization"`, or a list.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum AccountsSpec {
+    Keyword(String),
+    List(Vec<String>),
+}
+
+/// `regions = "enabled"` or a list.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum RegionsSpec {
+    Keyword(String),
+    List(Vec<String>),
 }
 
 /// Token-bucket rates per API call family, account and region.
@@ -160,6 +243,7 @@ impl Config {
             config.aws.max_attempts > 0,
             "aws.max_attempts must be at least 1"
         );
+        config.scope.validate()?;
         Ok(config)
     }
 
@@ -194,6 +278,29 @@ mod tests {
     fn unknown_fields_are_rejected_with_their_name() {
         let err = Config::parse("[lake]\nurll = \"./x\"\n").expect_err("unknown field");
         assert!(format!("{err:#}").contains("urll"), "{err:#}");
+    }
+
+    #[test]
+    fn scope_accepts_keywords_and_lists_and_names_bad_values() {
+        let config = Config::parse(
+            "[scope]\naccounts = [\"012345678901\", \"arn:aws:iam::111111111111:role/Audit\"]\nregions = \"enabled\"\n",
+        )
+        .expect("valid scope");
+        assert_eq!(
+            config.scope.accounts,
+            AccountsSpec::List(vec![
+                "012345678901".to_owned(),
+                "arn:aws:iam::111111111111:role/Audit".to_owned()
+            ])
+        );
+        assert_eq!(
+            config.scope.regions,
+            RegionsSpec::Keyword("enabled".to_owned())
+        );
+        let err = Config::parse("[scope]\naccounts = \"everything\"\n").expect_err("bad keyword");
+        assert!(format!("{err:#}").contains("everything"), "{err:#}");
+        let err = Config::parse("[scope]\naccounts = [\"12345\"]\n").expect_err("bad id");
+        assert!(format!("{err:#}").contains("12345"), "{err:#}");
     }
 
     #[test]

@@ -6,3 +6,4 @@ pub mod config;
 pub mod ddl;
 pub mod docs;
 pub mod run;
+pub mod scope;

@@ -38,6 +38,10 @@ enum Command {
         /// Do not draw a progress bar even on a terminal.
         #[arg(long)]
         no_progress: bool,
+        /// Read only the i-th of n slices of the accounts (`2/8`); shards write disjoint
+        /// partitions and their own commit, so they run in parallel without coordination.
+        #[arg(long, default_value = "1/1")]
+        shard: lakewarden::scope::Shard,
         /// Wait this many milliseconds between writing the data and committing it. Only
         /// for crash-safety tests, which kill the process in that window.
         #[arg(long, hide = true)]
@@ -125,6 +129,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Run {
             no_progress,
+            shard,
             pause_before_commit_ms,
         } => {
             let config = load_config(&cli)?;
@@ -133,6 +138,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             let options = RunOptions {
                 pause_before_commit: pause_before_commit_ms.map(Duration::from_millis),
                 progress: !no_progress,
+                shard: *shard,
             };
             let summary = lakewarden::run::run(&config, &lake, &options)
                 .await

@@ -18,7 +18,11 @@ use lakewarden_lake::{
 use serde::Serialize;
 use tracing::Instrument;
 
-use crate::config::Config;
+use crate::config::{Config, RegionsSpec};
+use crate::scope::{
+    AccountTarget, Shard, account_regions, account_sdk, in_region, resolve_accounts, verify_account,
+};
+use futures::StreamExt;
 
 /// How a run ended, as the scheduler sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +53,8 @@ pub struct RunOptions {
     pub pause_before_commit: Option<Duration>,
     /// Draw a progress bar (on a terminal).
     pub progress: bool,
+    /// The slice of the accounts to read.
+    pub shard: Shard,
 }
 
 /// Per-source totals of one run: the summary logged at the end and kept in the commit.
@@ -88,7 +94,12 @@ pub fn sources(config: &Config) -> Vec<Arc<dyn Source>> {
 /// Every AWS API action the binary may call, across all sources: the read-only policy
 /// shipped in `deploy/iam/` must allow exactly these.
 pub fn api_actions() -> Vec<&'static str> {
-    let mut actions = vec!["sts:GetCallerIdentity"];
+    let mut actions = vec![
+        "account:ListRegions",
+        "organizations:ListAccounts",
+        "sts:AssumeRole",
+        "sts:GetCallerIdentity",
+    ];
     actions.extend_from_slice(lakewarden_extract::iam::ACTIONS);
     actions.sort_unstable();
     actions
@@ -150,8 +161,9 @@ pub async fn caller_account(sdk: &SdkConfig) -> anyhow::Result<String> {
 
 /// Do one run. An error means nothing was committed.
 pub async fn run(config: &Config, lake: &Lake, options: &RunOptions) -> anyhow::Result<RunSummary> {
-    let run = RunInfo::start(chrono::Utc::now());
-    let span = tracing::info_span!("run", run_id = %run.run_id, lake = %lake.url());
+    let run = RunInfo::start(chrono::Utc::now()).with_shard(options.shard.to_string());
+    let span =
+        tracing::info_span!("run", run_id = %run.run_id, lake = %lake.url(), shard = %run.shard);
     run_inner(config, lake, options, run).instrument(span).await
 }
 
@@ -166,43 +178,125 @@ async fn run_inner(
         .await
         .context("writing the tables' schema files into the lake")?;
     let sdk = sdk_config(config).await;
-    let account_id = caller_account(&sdk).await?;
+    let caller = caller_account(&sdk).await?;
     let sources = sources(config);
     anyhow::ensure!(!sources.is_empty(), "no source is enabled in the config");
     let limits = Arc::new(rate_limits(config, &sources));
 
-    let progress = progress_bar(options.progress, sources.len() as u64);
+    let targets: Vec<AccountTarget> = resolve_accounts(&config.scope, &sdk, &caller)
+        .await?
+        .into_iter()
+        .filter(|t| options.shard.contains(t.account_id()))
+        .collect();
+    anyhow::ensure!(
+        !targets.is_empty(),
+        "shard {} holds no account",
+        options.shard
+    );
+    tracing::info!(accounts = targets.len(), caller_account = %caller, "Accounts resolved");
+
+    // Credentials and regions per account, a bounded number at a time. An account that
+    // cannot be reached fails its tables and is recorded; the others go on.
+    let concurrency = config.scope.concurrency;
+    let prepared: Vec<(AccountTarget, Result<ReachedAccount, ExtractError>)> =
+        futures::stream::iter(targets)
+            .map(|target| {
+                let sdk = &sdk;
+                async move {
+                    let account_sdk = account_sdk(&target, sdk, &config.scope).await;
+                    let result = async {
+                        verify_account(&target, &account_sdk).await?;
+                        let regions = account_regions(
+                            &config.scope.regions,
+                            &account_sdk,
+                            target.account_id(),
+                        )
+                        .await?;
+                        Ok((account_sdk, regions))
+                    }
+                    .await;
+                    (target, result)
+                }
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+
     let mut results = Vec::new();
-    for source in &sources {
-        let region = match source.scope() {
-            Scope::Global => "global".to_owned(),
-            Scope::Regional => sdk.region().map(|r| r.to_string()).unwrap_or_default(),
-        };
-        let ctx = SourceContext {
-            run: run.clone(),
-            account_id: account_id.clone(),
-            region,
-            sdk: sdk.clone(),
-            limits: limits.clone(),
-        };
-        if let Some(bar) = &progress {
-            bar.set_message(format!("{} {}", source.name(), account_id));
-        }
-        let span = tracing::info_span!(
-            "source",
-            source = source.name(),
-            account_id = %ctx.account_id,
-            region = %ctx.region
-        );
-        results.push(
-            extract_one(lake, source.as_ref(), &ctx)
-                .instrument(span)
-                .await,
-        );
-        if let Some(bar) = &progress {
-            bar.inc(1);
+    let mut units = Vec::new();
+    for (target, prepared) in prepared {
+        match prepared {
+            Ok((account_sdk, regions)) => {
+                for source in &sources {
+                    let places = match source.scope() {
+                        Scope::Global => vec![("global".to_owned(), account_sdk.clone())],
+                        Scope::Regional => regions
+                            .iter()
+                            .map(|r| (r.clone(), in_region(&account_sdk, r)))
+                            .collect(),
+                    };
+                    for (region, sdk) in places {
+                        units.push((
+                            source.clone(),
+                            SourceContext {
+                                run: run.clone(),
+                                account_id: target.account_id().to_owned(),
+                                region,
+                                sdk,
+                                limits: limits.clone(),
+                            },
+                        ));
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::error!(account_id = %target.account_id(), via = %target.via(), %error,
+                    "Account not reachable; its tables keep their previous snapshot");
+                results.extend(
+                    unreachable_account(
+                        lake,
+                        &run,
+                        &target,
+                        &sources,
+                        &config.scope.regions,
+                        &error,
+                    )
+                    .await,
+                );
+            }
         }
     }
+
+    let progress = progress_bar(options.progress, units.len() as u64);
+    let extracted: Vec<SourceResult> = futures::stream::iter(units)
+        .map(|(source, ctx)| {
+            let progress = progress.clone();
+            async move {
+                let span = tracing::info_span!(
+                    "source",
+                    source = source.name(),
+                    account_id = %ctx.account_id,
+                    region = %ctx.region
+                );
+                let result = extract_one(lake, source.as_ref(), &ctx)
+                    .instrument(span)
+                    .await;
+                if let Some(bar) = &progress {
+                    bar.set_message(format!(
+                        "{} {} {}",
+                        source.name(),
+                        ctx.account_id,
+                        ctx.region
+                    ));
+                    bar.inc(1);
+                }
+                result
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    results.extend(extracted);
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
@@ -311,6 +405,41 @@ pub async fn import(
     .await
 }
 
+/// An account's credentials and the regions to read in it.
+type ReachedAccount = (SdkConfig, Vec<String>);
+
+/// The results of an account that could not be reached: every table of every source
+/// failed, with the reason as a coverage row.
+async fn unreachable_account(
+    lake: &Lake,
+    run: &RunInfo,
+    target: &AccountTarget,
+    sources: &[Arc<dyn Source>],
+    regions: &RegionsSpec,
+    error: &ExtractError,
+) -> Vec<SourceResult> {
+    let mut results = Vec::new();
+    for source in sources {
+        let places = match (source.scope(), regions) {
+            (Scope::Regional, RegionsSpec::List(list)) => list.clone(),
+            _ => vec!["global".to_owned()],
+        };
+        for region in places {
+            let mut out =
+                SourceOutput::for_partition(lake, source.name(), run, target.account_id(), &region);
+            out.coverage(
+                "AssumeRole",
+                error.coverage_status(),
+                Some(error.to_string()),
+                1,
+                source.tables(),
+            );
+            results.push(out.finish(source.tables(), Some(error)).await);
+        }
+    }
+    results
+}
+
 async fn extract_one(lake: &Lake, source: &dyn Source, ctx: &SourceContext) -> SourceResult {
     let mut out = SourceOutput::new(lake, source.name(), ctx);
     let result = source.extract(ctx, &mut out).await;
@@ -366,7 +495,7 @@ fn commit_rows(run: &RunInfo, results: &[SourceResult]) -> Vec<CommitRow> {
                 rows: 0,
                 bytes: 0,
                 error: None,
-                shard: "1/1".to_owned(),
+                shard: run.shard.clone(),
                 lakewarden_version: env!("CARGO_PKG_VERSION").to_owned(),
                 run_summary: String::new(),
             };
