@@ -65,3 +65,5 @@ query() {
 query "Principals with admin-equivalent statements" sql/duckdb/queries/admin_principals.sql
 query "Console users without MFA" sql/duckdb/queries/console_users_without_mfa.sql
 query "Active access keys older than 90 days" sql/duckdb/queries/old_access_keys.sql
+query "Compliance score per account (CIS AWS Foundations)" sql/duckdb/queries/posture_by_account.sql
+query "Failing controls" sql/duckdb/queries/failing_controls.sql

@@ -46,7 +46,7 @@ pub struct Launcher {
 /// sample, and the `lake` bucket.
 pub struct Emulator {
     /// Kept so the emulator lives as long as the tests.
-    _launcher: Launcher,
+    launcher: Launcher,
     pub endpoint: String,
     pub access_key_id: String,
     pub secret_access_key: String,
@@ -76,9 +76,16 @@ pub fn emulator() -> &'static Emulator {
                 .expect("secret")
                 .to_owned(),
             expected: counts(&account["expected"]),
-            _launcher: launcher,
+            launcher,
         }
     })
+}
+
+impl Emulator {
+    /// The launcher's ready file: endpoint, accounts and what was seeded.
+    pub fn ready(&self) -> &Value {
+        &self.launcher.ready
+    }
 }
 
 /// Row counts per table from a ready file's `expected` object.

@@ -4,6 +4,7 @@
 //! They need the test virtualenv (`make setup`, which `make test` runs): its Python starts
 //! the emulator and its DuckDB runs the shipped SQL.
 
+mod compliance;
 mod harness;
 mod iam;
 mod organization;

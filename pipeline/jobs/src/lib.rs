@@ -1,20 +1,31 @@
-//! Derived tables of the Lakewarden lake, computed over committed snapshots.
+//! Derived tables of the Lakewarden lake, computed with Polars over committed snapshots.
 //!
-//! A job reads the committed snapshot of its input tables for one run (and the previous
-//! one, for changes) and writes its output tables through the same lake writer, to be
-//! committed like any extracted table. This crate holds the seam every job implements;
-//! the binary registers jobs explicitly and runs them after the extract commit.
-//!
-//! Limitation: no job is implemented yet, so a run commits extracted tables only.
+//! A job reads the committed snapshot of its input tables as of one run (see
+//! [`Snapshot`]) and writes its output tables through the lake writer; the binary commits
+//! them with a commit object of their own, so a rerun over the same run replaces them.
+
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use lakewarden_lake::{Lake, LakeError, RunInfo, TableOutput};
+use lakewarden_lake::{
+    CommonColumns, Lake, LakeError, RowEncoder, RunInfo, TableOutput, TableWriter,
+};
+use serde::Serialize;
 
-/// What a job is given: the lake and the committed run to read.
+mod checks;
+pub mod compliance;
+mod frame;
+mod snapshot;
+
+pub use checks::{Outcome, Status};
+pub use frame::Frame;
+pub use snapshot::Snapshot;
+
+/// What a job is given: the lake and the extract run whose snapshot it describes. Its
+/// output rows carry that run's id and snapshot time.
 #[derive(Debug, Clone)]
 pub struct JobContext {
     pub lake: Lake,
-    /// The committed run whose snapshot the job reads; its outputs carry this run too.
     pub run: RunInfo,
 }
 
@@ -22,18 +33,32 @@ pub struct JobContext {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum JobError {
-    #[error("job {job}: input table {table} has no committed snapshot for run {run_id}")]
-    MissingInput {
+    #[error("run {run_id} has no commit in the lake")]
+    RunNotCommitted { run_id: String },
+    #[error("control catalogue {file}: {message}")]
+    Catalogue { file: &'static str, message: String },
+    #[error("job {job}, table {table}: {source}")]
+    Polars {
         job: &'static str,
         table: String,
-        run_id: String,
+        #[source]
+        source: Box<polars::error::PolarsError>,
     },
     #[error("job {job}: {source}")]
     Lake {
         job: &'static str,
         #[source]
-        source: LakeError,
+        source: Box<LakeError>,
     },
+}
+
+/// One output file set of a job: a table's snapshot for one account and region.
+#[derive(Debug, Clone)]
+pub struct JobOutput {
+    pub table: String,
+    pub account_id: String,
+    pub region: String,
+    pub output: TableOutput,
 }
 
 /// A derived table computation.
@@ -41,12 +66,86 @@ pub enum JobError {
 pub trait Job: Send + Sync {
     fn name(&self) -> &'static str;
 
-    /// Tables the job reads.
-    fn inputs(&self) -> &'static [&'static str];
-
     /// Tables the job writes.
     fn outputs(&self) -> &'static [&'static str];
 
-    /// Compute the outputs for one committed run; the caller commits what is returned.
-    async fn run(&self, ctx: &JobContext) -> Result<Vec<TableOutput>, JobError>;
+    /// Compute and write the outputs for one committed run; the caller commits them.
+    async fn run(
+        &self,
+        ctx: &JobContext,
+        snapshot: &mut Snapshot,
+    ) -> Result<Vec<JobOutput>, JobError>;
+}
+
+/// The compliance job: `compliance_results` and `compliance_summary`.
+#[derive(Debug, Default)]
+pub struct ComplianceJob;
+
+#[async_trait]
+impl Job for ComplianceJob {
+    fn name(&self) -> &'static str {
+        "compliance"
+    }
+
+    fn outputs(&self) -> &'static [&'static str] {
+        &[compliance::RESULTS, compliance::SUMMARY]
+    }
+
+    async fn run(
+        &self,
+        ctx: &JobContext,
+        snapshot: &mut Snapshot,
+    ) -> Result<Vec<JobOutput>, JobError> {
+        let results = compliance::evaluate(snapshot).await?;
+        let mut summaries = BTreeMap::new();
+        for ((account, _region), rows) in &results {
+            summaries
+                .entry((account.clone(), "global".to_owned()))
+                .or_insert_with(Vec::new)
+                .extend(compliance::summarise(rows));
+        }
+        let mut outputs = write_rows(ctx, self.name(), compliance::RESULTS, &results).await?;
+        outputs.extend(write_rows(ctx, self.name(), compliance::SUMMARY, &summaries).await?);
+        Ok(outputs)
+    }
+}
+
+/// Every job, in the order they run.
+pub fn jobs() -> Vec<Box<dyn Job>> {
+    vec![Box::new(ComplianceJob)]
+}
+
+/// Write a job's rows, one snapshot per account and region.
+pub async fn write_rows<T: Serialize>(
+    ctx: &JobContext,
+    job: &'static str,
+    table: &str,
+    groups: &BTreeMap<(String, String), Vec<T>>,
+) -> Result<Vec<JobOutput>, JobError> {
+    let lake_err = |source| JobError::Lake {
+        job,
+        source: Box::new(source),
+    };
+    let mut encoder = RowEncoder::new(ctx.lake.catalog(), table).map_err(lake_err)?;
+    let mut outputs = Vec::new();
+    for ((account_id, region), rows) in groups {
+        let common = CommonColumns {
+            run_id: ctx.run.run_id.clone(),
+            snapshot_at: ctx.run.snapshot_millis(),
+            account_id: account_id.clone(),
+            region: region.clone(),
+        };
+        let batch = encoder.encode_with(&common, rows).map_err(lake_err)?;
+        let mut writer =
+            TableWriter::new(&ctx.lake, table, account_id, &ctx.run).map_err(lake_err)?;
+        writer.write(batch).await.map_err(lake_err)?;
+        let output = writer.finish().await.map_err(lake_err)?;
+        outputs.push(JobOutput {
+            table: table.to_owned(),
+            account_id: account_id.clone(),
+            region: region.clone(),
+            output,
+        });
+    }
+    Ok(outputs)
 }

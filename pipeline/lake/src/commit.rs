@@ -83,7 +83,18 @@ pub async fn commit_run(
     run: &RunInfo,
     rows: &[CommitRow],
 ) -> Result<String, LakeError> {
-    let path = lake.layout().commit_file(&run.dt, &run.run_id);
+    commit_as(lake, run, &run.run_id, rows).await
+}
+
+/// Write a commit object under its own name in the run's `dt` partition: the jobs of a
+/// run commit their outputs apart from the extract, and a rerun adds a newer commit.
+pub async fn commit_as(
+    lake: &Lake,
+    run: &RunInfo,
+    name: &str,
+    rows: &[CommitRow],
+) -> Result<String, LakeError> {
+    let path = lake.layout().commit_file(&run.dt, name);
     let mut encoder = RowEncoder::new(lake.catalog(), "lake_runs")?;
     let batch: RecordBatch = encoder.encode(rows)?;
 

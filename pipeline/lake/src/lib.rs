@@ -8,6 +8,7 @@
 mod catalog;
 mod commit;
 mod error;
+mod history;
 mod layout;
 mod rows;
 mod schema;
@@ -15,8 +16,9 @@ mod store;
 mod writer;
 
 pub use catalog::{Catalog, SCHEMA_FILES};
-pub use commit::{CommitRow, RunInfo, TableStatus, commit_run};
+pub use commit::{CommitRow, RunInfo, TableStatus, commit_as, commit_run};
 pub use error::LakeError;
+pub use history::{CommittedSnapshot, commit_history, latest_snapshots, read_batches, read_object};
 pub use layout::{Layout, format_dt};
 pub use rows::{CommonColumns, RowEncoder};
 pub use schema::{ColumnSpec, PartitionSpec, TableSchema, parse_type};

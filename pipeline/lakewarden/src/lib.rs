@@ -5,5 +5,6 @@ pub mod check;
 pub mod config;
 pub mod ddl;
 pub mod docs;
+pub mod jobs;
 pub mod run;
 pub mod scope;

@@ -47,6 +47,12 @@ enum Command {
         #[arg(long, hide = true)]
         pause_before_commit_ms: Option<u64>,
     },
+    /// Recompute the derived tables (compliance) over a committed run and commit them.
+    Jobs {
+        /// The committed run to read.
+        #[arg(long)]
+        run_id: String,
+    },
     /// Verify the config, the schemas, write access to the lake and the credentials.
     Check,
     /// Print SQL generated from the declared schemas.
@@ -144,11 +150,23 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 .await
                 .context("run failed")?;
             print_summary(&summary);
+            let jobs = lakewarden::jobs::run_jobs(&lake, &summary.run_id).await;
+            let jobs_ok = print_jobs(&jobs);
             let outcome = match summary.outcome {
-                "complete" => Outcome::Complete,
+                "complete" if jobs_ok => Outcome::Complete,
                 _ => Outcome::Partial,
             };
             Ok(outcome.exit_code())
+        }
+        Command::Jobs { run_id } => {
+            let config = load_config(&cli)?;
+            let lake = lakewarden_lake::open_lake(&config.lake.url)?
+                .with_writer_options(config.writer_options());
+            let jobs = lakewarden::jobs::run_jobs(&lake, run_id).await;
+            if let Err(error) = &jobs {
+                anyhow::bail!("{error:#}");
+            }
+            Ok(if print_jobs(&jobs) { 0 } else { 2 })
         }
         Command::Check => {
             let config = load_config(&cli)?;
@@ -176,6 +194,30 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             let catalog = lakewarden_lake::Catalog::load()?;
             print!("{}", lakewarden::docs::tables_markdown(&catalog));
             Ok(0)
+        }
+    }
+}
+
+/// Print what the jobs did; false when any job failed.
+fn print_jobs(jobs: &anyhow::Result<lakewarden::jobs::JobsSummary>) -> bool {
+    match jobs {
+        Ok(summary) => {
+            println!(
+                "jobs {} tables {} rows {}",
+                summary.run_id, summary.tables, summary.rows
+            );
+            for failed in &summary.failed_jobs {
+                println!("job failed: {failed}");
+            }
+            if let Some(commit) = &summary.commit {
+                println!("committed {commit}");
+            }
+            summary.failed_jobs.is_empty()
+        }
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "The jobs committed nothing");
+            println!("jobs failed: {error:#}");
+            false
         }
     }
 }

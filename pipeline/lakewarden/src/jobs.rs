@@ -1,0 +1,109 @@
+//! Running the jobs over a committed run and committing their outputs.
+
+use anyhow::Context;
+use lakewarden_jobs::{JobContext, Snapshot, jobs};
+use lakewarden_lake::{CommitRow, Lake, RunInfo, TableStatus, commit_as, format_dt};
+use tracing::Instrument;
+
+/// What the jobs of one run produced.
+#[derive(Debug, Clone, Default)]
+pub struct JobsSummary {
+    pub run_id: String,
+    pub tables: usize,
+    pub rows: u64,
+    pub failed_jobs: Vec<String>,
+    pub commit: Option<String>,
+}
+
+/// Run every job over the committed snapshot of `run_id` and commit the outputs under a
+/// commit object of their own. Rerunning over the same run gives the same rows and a
+/// newer commit, which the views then show.
+pub async fn run_jobs(lake: &Lake, run_id: &str) -> anyhow::Result<JobsSummary> {
+    let span = tracing::info_span!("jobs", run_id);
+    async {
+        let mut snapshot = Snapshot::as_of_run(lake, run_id)
+            .await
+            .with_context(|| format!("reading the committed snapshot of run {run_id}"))?;
+        let snapshot_at = chrono::DateTime::from_timestamp_millis(snapshot.snapshot_at)
+            .context("the run's snapshot time is out of range")?;
+        let run = RunInfo {
+            run_id: run_id.to_owned(),
+            snapshot_at,
+            dt: format_dt(snapshot_at),
+            shard: snapshot.shard.clone(),
+        };
+        let ctx = JobContext {
+            lake: lake.clone(),
+            run: run.clone(),
+        };
+        let mut summary = JobsSummary {
+            run_id: run_id.to_owned(),
+            ..Default::default()
+        };
+        let mut rows = Vec::new();
+        let committed_at = chrono::Utc::now().timestamp_millis();
+        let row = |table: &str, account: &str, region: &str| CommitRow {
+            run_id: run.run_id.clone(),
+            snapshot_at: run.snapshot_millis(),
+            committed_at,
+            table_name: table.to_owned(),
+            account_id: account.to_owned(),
+            region: region.to_owned(),
+            status: TableStatus::Ok,
+            files: Vec::new(),
+            rows: 0,
+            bytes: 0,
+            error: None,
+            shard: run.shard.clone(),
+            lakewarden_version: env!("CARGO_PKG_VERSION").to_owned(),
+            run_summary: "{}".to_owned(),
+        };
+        for job in jobs() {
+            let span = tracing::info_span!("job", job = job.name());
+            match job.run(&ctx, &mut snapshot).instrument(span).await {
+                Ok(outputs) => {
+                    for out in outputs {
+                        tracing::info!(job = job.name(), table = %out.table, account_id = %out.account_id, rows = out.output.rows, "Job table written");
+                        summary.tables += 1;
+                        summary.rows += out.output.rows;
+                        let mut commit = row(&out.table, &out.account_id, &out.region);
+                        commit.files = out.output.files;
+                        commit.rows = out.output.rows as i64;
+                        commit.bytes = out.output.bytes as i64;
+                        rows.push(commit);
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(job = job.name(), %error, "Job failed; its tables keep their previous snapshot");
+                    summary.failed_jobs.push(format!("{}: {error}", job.name()));
+                    for table in job.outputs() {
+                        for account in &snapshot.accounts {
+                            let mut commit = row(table, account, "global");
+                            commit.status = TableStatus::Failed;
+                            commit.error = Some(error.to_string());
+                            rows.push(commit);
+                        }
+                    }
+                }
+            }
+        }
+        anyhow::ensure!(!rows.is_empty(), "the jobs wrote nothing for run {run_id}");
+        let name = format!("{run_id}.jobs-{}", &uuid_suffix());
+        let commit = commit_as(lake, &run, &name, &rows)
+            .await
+            .context("writing the jobs' commit record")?;
+        tracing::info!(commit = %commit, tables = summary.tables, "Jobs committed");
+        summary.commit = Some(commit);
+        Ok(summary)
+    }
+    .instrument(span)
+    .await
+}
+
+fn uuid_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{:08x}", (nanos as u64) ^ u64::from(std::process::id()))
+}
