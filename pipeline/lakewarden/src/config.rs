@@ -101,6 +101,7 @@ impl Default for AwsConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct SourcesConfig {
     pub iam: IamConfig,
+    pub config: ConfigSourceConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -128,6 +129,48 @@ impl IamConfig {
         lakewarden_extract::iam::IamOptions {
             credential_report_deadline: Duration::from_secs(self.credential_report_timeout_secs),
             concurrency: self.concurrency.max(1),
+            ..Default::default()
+        }
+    }
+}
+
+/// The AWS Config source (`[sources.config]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConfigSourceConfig {
+    /// Off by default: it needs a configuration recorder in each region, and listing every
+    /// resource type costs about 450 calls per region.
+    pub enabled: bool,
+    /// Read through this configuration aggregator instead of each account's recorder.
+    pub aggregator: Option<String>,
+    /// Resource types to list (`AWS::S3::Bucket`); empty lists every type AWS Config has.
+    pub resource_types: Vec<String>,
+    /// Calls per batch read, counting the retries of keys AWS Config left unprocessed.
+    pub batch_attempts: u32,
+    /// Read rule compliance into `config_rule_compliance`.
+    pub rule_compliance: bool,
+}
+
+impl Default for ConfigSourceConfig {
+    fn default() -> Self {
+        let options = lakewarden_extract::config::ConfigOptions::default();
+        Self {
+            enabled: false,
+            aggregator: options.aggregator,
+            resource_types: options.resource_types,
+            batch_attempts: options.batch_attempts,
+            rule_compliance: options.rule_compliance,
+        }
+    }
+}
+
+impl ConfigSourceConfig {
+    pub fn options(&self) -> lakewarden_extract::config::ConfigOptions {
+        lakewarden_extract::config::ConfigOptions {
+            aggregator: self.aggregator.clone(),
+            resource_types: self.resource_types.clone(),
+            batch_attempts: self.batch_attempts.max(1),
+            rule_compliance: self.rule_compliance,
             ..Default::default()
         }
     }
@@ -188,12 +231,33 @@ mod tests {
             config.sources.iam.concurrency,
             default.sources.iam.concurrency
         );
+        assert_eq!(config.sources.config.enabled, default.sources.config.enabled);
+        assert_eq!(
+            config.sources.config.batch_attempts,
+            default.sources.config.batch_attempts
+        );
+        assert_eq!(config.sources.config.aggregator, None);
     }
 
     #[test]
     fn unknown_fields_are_rejected_with_their_name() {
         let err = Config::parse("[lake]\nurll = \"./x\"\n").expect_err("unknown field");
         assert!(format!("{err:#}").contains("urll"), "{err:#}");
+    }
+
+    #[test]
+    fn config_source_fields_are_read() {
+        let config = Config::parse(
+            "[sources.config]\nenabled = true\naggregator = \"org\"\n\
+             resource_types = [\"AWS::S3::Bucket\"]\nbatch_attempts = 2\n",
+        )
+        .expect("valid");
+        let options = config.sources.config.options();
+        assert!(config.sources.config.enabled);
+        assert_eq!(options.aggregator.as_deref(), Some("org"));
+        assert_eq!(options.resource_types, ["AWS::S3::Bucket"]);
+        assert_eq!(options.batch_attempts, 2);
+        assert!(options.rule_compliance);
     }
 
     #[test]

@@ -82,6 +82,11 @@ pub fn sources(config: &Config) -> Vec<Arc<dyn Source>> {
             config.sources.iam.options(),
         )));
     }
+    if config.sources.config.enabled {
+        sources.push(Arc::new(lakewarden_extract::config::ConfigSource::new(
+            config.sources.config.options(),
+        )));
+    }
     sources
 }
 
@@ -90,6 +95,7 @@ pub fn sources(config: &Config) -> Vec<Arc<dyn Source>> {
 pub fn api_actions() -> Vec<&'static str> {
     let mut actions = vec!["sts:GetCallerIdentity"];
     actions.extend_from_slice(lakewarden_extract::iam::ACTIONS);
+    actions.extend_from_slice(lakewarden_extract::config::ACTIONS);
     actions.sort_unstable();
     actions
 }
