@@ -43,6 +43,8 @@ pub struct Emulator {
     pub secret_access_key: String,
     /// Rows per table that the seed produced, as the launcher counted them.
     pub expected: BTreeMap<String, u64>,
+    /// What `--seed-config` created and the resources per region and type it expects.
+    pub config: Value,
 }
 
 pub fn emulator() -> &'static Emulator {
@@ -61,6 +63,7 @@ fn start_emulator() -> Emulator {
         .arg(&ready)
         .arg("--seed-iam")
         .arg(root.join("tests/fixtures/iam/cloudsplaining-authz-details.json"))
+        .arg("--seed-config")
         .args([
             "--account",
             ACCOUNT,
@@ -106,6 +109,7 @@ fn start_emulator() -> Emulator {
             .expect("secret")
             .to_owned(),
         expected,
+        config: account["config"].clone(),
     }
 }
 

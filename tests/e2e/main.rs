@@ -4,5 +4,6 @@
 //! They need the test virtualenv (`make setup`, which `make test` runs): its Python starts
 //! the emulator and its DuckDB runs the shipped SQL.
 
+mod config;
 mod harness;
 mod iam;

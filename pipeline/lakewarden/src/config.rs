@@ -231,7 +231,10 @@ mod tests {
             config.sources.iam.concurrency,
             default.sources.iam.concurrency
         );
-        assert_eq!(config.sources.config.enabled, default.sources.config.enabled);
+        assert_eq!(
+            config.sources.config.enabled,
+            default.sources.config.enabled
+        );
         assert_eq!(
             config.sources.config.batch_attempts,
             default.sources.config.batch_attempts

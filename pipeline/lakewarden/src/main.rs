@@ -202,8 +202,8 @@ async fn import(
     location: &str,
 ) -> anyhow::Result<u8> {
     let config = load_config(cli)?;
-    let lake = lakewarden_lake::open_lake(&config.lake.url)?
-        .with_writer_options(config.writer_options());
+    let lake =
+        lakewarden_lake::open_lake(&config.lake.url)?.with_writer_options(config.writer_options());
     let (summary, rejected) = lakewarden::run::import(&lake, importer, location)
         .await
         .context("import failed")?;
