@@ -133,10 +133,10 @@ fn decode_embedded(value: Value) -> Value {
     match value {
         Value::String(text) => {
             let trimmed = text.trim_start();
-            if trimmed.starts_with('{') || trimmed.starts_with('[') {
-                if let Ok(decoded) = serde_json::from_str::<Value>(&text) {
-                    return decode_embedded(decoded);
-                }
+            if (trimmed.starts_with('{') || trimmed.starts_with('['))
+                && let Ok(decoded) = serde_json::from_str::<Value>(&text)
+            {
+                return decode_embedded(decoded);
             }
             Value::String(text)
         }
