@@ -344,3 +344,47 @@ fn config_snapshot_import_from_s3_and_local_disk_gives_the_same_rows() {
         "a rejected file is reported, not a row error"
     );
 }
+
+#[test]
+fn region_without_a_recorder_is_not_enabled_and_the_run_complete() {
+    let dir = tempfile::tempdir().expect("dir");
+    let lake = dir.path().join("lake");
+    let output = lakewarden()
+        .env("AWS_REGION", "ap-southeast-2")
+        .args(["run", "--no-progress", "--lake"])
+        .arg(&lake)
+        .arg("--config")
+        .arg(config_only(dir.path()))
+        .output()
+        .expect("lakewarden runs");
+    assert_success(&output);
+
+    let coverage = duckdb(
+        &lake,
+        "SELECT region, api, status, message, tables FROM lake_coverage;",
+    );
+    assert_eq!(coverage.len(), 1);
+    assert_eq!(text(&coverage[0], "region"), "ap-southeast-2");
+    assert_eq!(text(&coverage[0], "api"), "DescribeConfigurationRecorders");
+    assert_eq!(text(&coverage[0], "status"), "not_enabled");
+    assert_eq!(
+        text(&coverage[0], "message"),
+        "no configuration recorder in this region"
+    );
+    let committed = duckdb(
+        &lake,
+        "SELECT table_name, status, rows FROM lake_runs \
+         WHERE table_name LIKE 'config_%' ORDER BY 1;",
+    );
+    let tables: Vec<(&str, &str, i64)> = committed
+        .iter()
+        .map(|r| (text(r, "table_name"), text(r, "status"), int(r, "rows")))
+        .collect();
+    assert_eq!(
+        tables,
+        [
+            ("config_resources", "ok", 0),
+            ("config_rule_compliance", "ok", 0)
+        ]
+    );
+}

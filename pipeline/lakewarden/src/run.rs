@@ -243,7 +243,9 @@ pub async fn commit_results(
     let degraded = results
         .iter()
         .flat_map(|r| &r.coverage)
-        .any(|c| c.status != CoverageStatus::Ok);
+        // A service not turned on (a region without an AWS Config recorder) was read and
+        // found off: that is the account's state, not a failure of the run.
+        .any(|c| !matches!(c.status, CoverageStatus::Ok | CoverageStatus::NotEnabled));
     let any_data = results
         .iter()
         .flat_map(|r| &r.tables)
@@ -488,7 +490,7 @@ fn summarise(run: &RunInfo, results: &[SourceResult]) -> RunSummary {
         }
         for coverage in &result.coverage {
             match coverage.status {
-                CoverageStatus::Ok => {}
+                CoverageStatus::Ok | CoverageStatus::NotEnabled => {}
                 CoverageStatus::Throttled => entry.throttles += 1,
                 _ => entry.api_errors += 1,
             }

@@ -159,7 +159,8 @@ pub struct ItemError {
 }
 
 /// The items of one delivered file: a snapshot (`{"configurationItems": [...]}`), a rule
-/// event (`{"configurationItem": {...}}`), one item, or an array of items. `Err` when the
+/// event (`{"configurationItem": {...}}`, or a rule's Lambda event whose `invokingEvent`
+/// holds one as JSON text), one item, or an array of items. `Err` when the
 /// document is none of these.
 pub fn items_of_document(doc: Value) -> Result<Vec<Value>, String> {
     match doc {
@@ -173,6 +174,12 @@ pub fn items_of_document(doc: Value) -> Result<Vec<Value>, String> {
             }
             if let Some(item) = map.remove("configurationItem") {
                 return Ok(vec![item]);
+            }
+            // A rule's Lambda event carries the item in `invokingEvent`, as JSON text.
+            if let Some(Value::String(event)) = map.get("invokingEvent") {
+                let event: Value = serde_json::from_str(event)
+                    .map_err(|e| format!("`invokingEvent` is not JSON: {e}"))?;
+                return items_of_document(event);
             }
             if map.contains_key("resourceType") {
                 return Ok(vec![Value::Object(map)]);
@@ -529,6 +536,9 @@ mod tests {
                 "configurationItems": [item.clone()]}),
             serde_json::json!({"configurationItemDiff": null, "configurationItem": item.clone()}),
             serde_json::json!([item.clone()]),
+            serde_json::json!({"invokingEvent":
+                serde_json::json!({"configurationItem": item.clone()}).to_string(),
+                "ruleParameters": "{}"}),
             item,
         ];
         for doc in shapes {

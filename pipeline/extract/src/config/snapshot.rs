@@ -60,3 +60,94 @@ impl Importer for SnapshotImporter {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use lakewarden_lake::{Lake, RunInfo};
+
+    use super::*;
+    use crate::TableResult;
+
+    fn lake() -> Lake {
+        let store = std::sync::Arc::new(object_store::memory::InMemory::new());
+        Lake::new("memory://", store, object_store::path::Path::from("lake")).expect("lake")
+    }
+
+    fn item(account: &str, region: &str, id: &str) -> Value {
+        serde_json::json!({"resourceType": "AWS::SNS::Topic", "resourceId": id,
+            "awsAccountId": account, "awsRegion": region, "configurationItemStatus": "OK",
+            "configuration": {"TopicArn": id}})
+    }
+
+    #[tokio::test]
+    async fn items_go_to_their_own_account_and_region() {
+        let lake = lake();
+        let run = RunInfo::start(chrono::Utc::now());
+        let mut out = PartitionedOutput::new(&lake, SOURCE, &run);
+        let snapshot = serde_json::json!({"fileVersion": "1.0", "configSnapshotId": "s",
+            "configurationItems": [item("111122223333", "us-east-1", "a"),
+                item("111122223333", "eu-west-1", "b"), item("444455556666", "us-east-1", "c"),
+                item("111122223333", "us-east-1", "d")]});
+        SnapshotImporter
+            .import_file("snap.json", snapshot.to_string().into_bytes(), &mut out)
+            .await
+            .expect("imported");
+
+        let mut placed: Vec<(String, String, u64)> = out
+            .finish(&[RESOURCES])
+            .await
+            .into_iter()
+            .map(|r| {
+                let rows = match &r.tables[0] {
+                    TableResult::Written(output) => output.rows,
+                    TableResult::Failed { error, .. } => panic!("{error}"),
+                };
+                (r.account_id, r.region, rows)
+            })
+            .collect();
+        placed.sort();
+        let expected = [
+            ("111122223333", "eu-west-1", 1),
+            ("111122223333", "us-east-1", 2),
+            ("444455556666", "us-east-1", 1),
+        ]
+        .map(|(a, r, n)| (a.to_owned(), r.to_owned(), n));
+        assert_eq!(placed, expected);
+    }
+
+    #[tokio::test]
+    async fn a_bad_file_is_rejected_whole_naming_the_file_and_item() {
+        let lake = lake();
+        let run = RunInfo::start(chrono::Utc::now());
+        let mut out = PartitionedOutput::new(&lake, SOURCE, &run);
+        let bad_item = serde_json::json!([item("111122223333", "us-east-1", "a"),
+            {"resourceType": "AWS::SNS::Topic", "resourceId": "b"}]);
+        let error = SnapshotImporter
+            .import_file(
+                "s3://b/k.json.gz",
+                bad_item.to_string().into_bytes(),
+                &mut out,
+            )
+            .await
+            .expect_err("rejected");
+        assert_eq!(
+            error.to_string(),
+            "input s3://b/k.json.gz: configuration item 1: `awsAccountId` is missing or not an \
+             account id"
+        );
+        let error = SnapshotImporter
+            .import_file("x.json", b"{\"configurationItems\": [".to_vec(), &mut out)
+            .await
+            .expect_err("not JSON");
+        assert!(
+            error
+                .to_string()
+                .starts_with("input x.json: not valid JSON: "),
+            "{error}"
+        );
+        assert!(
+            out.finish(&[RESOURCES]).await.is_empty(),
+            "nothing of either file was kept"
+        );
+    }
+}
