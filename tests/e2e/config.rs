@@ -32,7 +32,7 @@ fn int(row: &Map<String, Value>, key: &str) -> i64 {
         .unwrap_or_else(|| panic!("{key} is not an integer in {row:?}"))
 }
 
-/// A config file with only the Config source on. Listing every resource type is ~450
+/// A config file with only the Config source on. Listing every resource type is ~530
 /// calls; the emulator answers them at once, so its rate is lifted for the test.
 fn config_only(dir: &Path) -> PathBuf {
     let path = dir.join("lakewarden.toml");

@@ -523,7 +523,10 @@ async fn aggregator_rows_carry_each_items_account_and_region() {
 }
 
 /// The whole source over a replay client: `extract` makes its own client from the context.
-async fn extract_with(answers: Vec<ReplayEvent>) -> (StaticReplayClient, SourceResult) {
+async fn extract_with(
+    options: ConfigOptions,
+    answers: Vec<ReplayEvent>,
+) -> (StaticReplayClient, SourceResult) {
     let lake = TestLake::new();
     let replay = StaticReplayClient::new(answers);
     let mut ctx = context();
@@ -537,7 +540,7 @@ async fn extract_with(answers: Vec<ReplayEvent>) -> (StaticReplayClient, SourceR
         .http_client(replay.clone())
         .build();
     let mut out = SourceOutput::new(&lake.lake, "config", &ctx);
-    ConfigSource::new(quick())
+    ConfigSource::new(options)
         .extract(&ctx, &mut out)
         .await
         .expect("failures are recorded, not returned");
@@ -546,10 +549,10 @@ async fn extract_with(answers: Vec<ReplayEvent>) -> (StaticReplayClient, SourceR
 
 #[tokio::test]
 async fn no_recorder_is_not_enabled_and_commits_empty_tables() {
-    let (replay, result) = extract_with(vec![answer(
-        400,
-        fixture!("no-such-configuration-recorder.json"),
-    )])
+    let (replay, result) = extract_with(
+        quick(),
+        vec![answer(400, fixture!("no-such-configuration-recorder.json"))],
+    )
     .await;
 
     assert_eq!(replay.actual_requests().count(), 1);
@@ -564,7 +567,8 @@ async fn no_recorder_is_not_enabled_and_commits_empty_tables() {
 
 #[tokio::test]
 async fn access_denied_fails_the_tables_with_access_denied_coverage() {
-    let (_, result) = extract_with(vec![answer(400, fixture!("access-denied.json"))]).await;
+    let (_, result) =
+        extract_with(quick(), vec![answer(400, fixture!("access-denied.json"))]).await;
 
     let coverage = &result.coverage[0];
     assert_eq!(coverage.status, CoverageStatus::AccessDenied);
@@ -577,4 +581,32 @@ async fn access_denied_fails_the_tables_with_access_denied_coverage() {
             TableResult::Written(_) => panic!("{table} was written"),
         }
     }
+}
+
+#[tokio::test]
+async fn an_aggregator_is_read_only_in_its_own_region() {
+    let options = ConfigOptions {
+        aggregator: Some("org-aggregator".to_owned()),
+        aggregator_region: Some("eu-west-1".to_owned()),
+        ..quick()
+    };
+    let (replay, result) = extract_with(options, vec![ok(r#"{"ConfigRules": []}"#)]).await;
+
+    let actions: Vec<String> = sent(&replay).into_iter().map(|(a, _)| a).collect();
+    assert_eq!(
+        actions,
+        ["DescribeConfigRules"],
+        "us-east-1 does not read the aggregator"
+    );
+    assert_eq!(rows(&result, RESOURCES), 0);
+    assert_eq!(rows(&result, RULE_COMPLIANCE), 0);
+    let apis: Vec<(&str, CoverageStatus)> = result
+        .coverage
+        .iter()
+        .map(|c| (c.api.as_str(), c.status))
+        .collect();
+    assert_eq!(
+        apis,
+        [("GetComplianceDetailsByConfigRule", CoverageStatus::Ok)]
+    );
 }

@@ -68,6 +68,9 @@ const PAGE: i32 = 100;
 pub struct ConfigOptions {
     /// Read through this configuration aggregator instead of the account's own recorder.
     pub aggregator: Option<String>,
+    /// The region that holds the aggregator: only there is it read, so a run over many
+    /// regions reads each aggregated resource once. `None` reads it in every region.
+    pub aggregator_region: Option<String>,
     /// Resource types to list (`AWS::S3::Bucket`); empty lists every type the SDK knows.
     pub resource_types: Vec<String>,
     /// Calls of a batch read per batch: the first and the retries of keys AWS left
@@ -83,6 +86,7 @@ impl Default for ConfigOptions {
     fn default() -> Self {
         Self {
             aggregator: None,
+            aggregator_region: None,
             resource_types: Vec::new(),
             batch_attempts: 4,
             retry_backoff: Duration::from_millis(500),
@@ -130,6 +134,15 @@ impl Source for ConfigSource {
         let types = resource_types(&self.options.resource_types);
 
         match &self.options.aggregator {
+            Some(_)
+                if self
+                    .options
+                    .aggregator_region
+                    .as_ref()
+                    .is_some_and(|home| *home != ctx.region) =>
+            {
+                // The aggregator is read in its own region; here only rules are read.
+            }
             Some(aggregator) => {
                 let result =
                     aggregate_resources(&client, ctx, out, aggregator, &types, &self.options).await;
