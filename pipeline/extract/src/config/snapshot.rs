@@ -38,11 +38,13 @@ impl Importer for SnapshotImporter {
         };
         let doc: Value =
             serde_json::from_slice(&bytes).map_err(|e| input(format!("not valid JSON: {e}")))?;
+        drop(bytes);
         let items = items_of_document(doc).map_err(input)?;
+        // Each item is dropped once it is a row, so the file is not held twice over.
         let rows: Vec<ResourceRow> = items
-            .iter()
+            .into_iter()
             .enumerate()
-            .map(|(index, item)| parts_from_json(index, item).map(|p| p.into_row()))
+            .map(|(index, item)| parts_from_json(index, &item).map(|p| p.into_row()))
             .collect::<Result<_, _>>()
             .map_err(|e| input(e.to_string()))?;
 
