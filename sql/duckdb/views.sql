@@ -52,6 +52,36 @@ SEMI JOIN lake_latest AS l
     ON l.table_name = 'compliance_summary'
     AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
 
+CREATE OR REPLACE VIEW config_resources_history AS
+SELECT t.*
+FROM read_parquet(getvariable('lake') || '/config_resources/*/*/*.parquet',
+    hive_partitioning = true, hive_types = {'dt': VARCHAR, 'account_id': VARCHAR}, union_by_name = true) AS t
+SEMI JOIN lake_runs AS c
+    ON c.table_name = 'config_resources' AND c.status = 'ok'
+    AND c.run_id = t.run_id AND c.account_id = t.account_id AND c.region = t.region;
+
+CREATE OR REPLACE VIEW config_resources AS
+SELECT t.*
+FROM config_resources_history AS t
+SEMI JOIN lake_latest AS l
+    ON l.table_name = 'config_resources'
+    AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
+
+CREATE OR REPLACE VIEW config_rule_compliance_history AS
+SELECT t.*
+FROM read_parquet(getvariable('lake') || '/config_rule_compliance/*/*/*.parquet',
+    hive_partitioning = true, hive_types = {'dt': VARCHAR, 'account_id': VARCHAR}, union_by_name = true) AS t
+SEMI JOIN lake_runs AS c
+    ON c.table_name = 'config_rule_compliance' AND c.status = 'ok'
+    AND c.run_id = t.run_id AND c.account_id = t.account_id AND c.region = t.region;
+
+CREATE OR REPLACE VIEW config_rule_compliance AS
+SELECT t.*
+FROM config_rule_compliance_history AS t
+SEMI JOIN lake_latest AS l
+    ON l.table_name = 'config_rule_compliance'
+    AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
+
 CREATE OR REPLACE VIEW iam_access_keys_history AS
 SELECT t.*
 FROM read_parquet(getvariable('lake') || '/iam_access_keys/*/*/*.parquet',

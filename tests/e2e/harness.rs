@@ -52,6 +52,8 @@ pub struct Emulator {
     pub secret_access_key: String,
     /// Rows per table that the seed produced, as the launcher counted them.
     pub expected: BTreeMap<String, u64>,
+    /// What `--seed-config` created and the resources per region and type it expects.
+    pub config: Value,
 }
 
 pub fn emulator() -> &'static Emulator {
@@ -62,6 +64,7 @@ pub fn emulator() -> &'static Emulator {
         let launcher = start_launcher(&[
             "--seed-iam",
             fixture.to_str().expect("utf-8"),
+            "--seed-config",
             "--account",
             ACCOUNT,
             "--bucket",
@@ -76,6 +79,7 @@ pub fn emulator() -> &'static Emulator {
                 .expect("secret")
                 .to_owned(),
             expected: counts(&account["expected"]),
+            config: account["config"].clone(),
             launcher,
         }
     })

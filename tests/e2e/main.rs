@@ -5,6 +5,7 @@
 //! the emulator and its DuckDB runs the shipped SQL.
 
 mod compliance;
+mod config;
 mod harness;
 mod iam;
 mod organization;

@@ -235,6 +235,131 @@ def install_root_row() -> None:
 
 
 # ---------------------------------------------------------------------------
+# AWS Config: times as epoch seconds, a recorder and resources to discover
+# ---------------------------------------------------------------------------
+# moto 5.2.5 serves these as text (`2026-12-04 13:50:49.590121+00:00`); AWS, and
+# so the Rust SDK's deserialiser, use epoch seconds.
+CONFIG_TIME_FIELDS = ("configurationItemCaptureTime", "resourceCreationTime",
+                      "configurationItemDeliveryTime")
+# Per account and seeded region: S3 buckets and SNS topics, named by both.
+CONFIG_SEED_REGIONS = ("us-east-1", "eu-west-1")
+CONFIG_BUCKETS = ("audit-logs", "web-assets", "backups")
+CONFIG_TOPICS = ("alerts", "billing")
+# The types moto's Config discovers (moto/config/models.py RESOURCE_MAP).
+CONFIG_TYPES = ("AWS::S3::Bucket", "AWS::S3::AccountPublicAccessBlock", "AWS::IAM::Role",
+                "AWS::IAM::Policy", "AWS::SNS::Topic")
+
+
+def epoch_times(item: Dict[str, Any]) -> None:
+    for key in CONFIG_TIME_FIELDS:
+        value = item.get(key)
+        if isinstance(value, str):
+            item[key] = datetime.fromisoformat(value).timestamp()
+        elif isinstance(value, datetime):
+            item[key] = value.timestamp()
+
+
+def install_config_epoch_times() -> None:
+    """Wrap moto's Config responses that carry configuration items so their times
+    are epoch seconds, as AWS sends them. The response is re-serialised; nothing
+    else in it changes."""
+    from moto.config.responses import ConfigResponse
+
+    def wrap(name: str, key: str) -> None:
+        original = getattr(ConfigResponse, name)
+        if getattr(original, "_lakewarden_epoch", False):
+            return
+
+        def handler(self: Any) -> str:
+            body = json.loads(original(self))
+            for item in body.get(key) or []:
+                epoch_times(item)
+            return json.dumps(body)
+
+        handler._lakewarden_epoch = True  # type: ignore[attr-defined]
+        setattr(ConfigResponse, name, handler)
+
+    wrap("batch_get_resource_config", "baseConfigurationItems")
+    wrap("batch_get_aggregate_resource_config", "BaseConfigurationItems")
+    wrap("get_resource_config_history", "configurationItems")
+
+
+def seed_config(endpoint: str, account: str) -> Dict[str, Any]:
+    """A configuration recorder and delivery channel in every seeded region, and
+    buckets and topics there. Returns what was created."""
+    created: Dict[str, Any] = {}
+    for region in CONFIG_SEED_REGIONS:
+        session = boto3.session.Session(aws_access_key_id=DUMMY_KEY,
+                                        aws_secret_access_key=DUMMY_KEY, region_name=region)
+
+        def client(service: str) -> Any:
+            c = session.client(service, endpoint_url=endpoint)
+            c.meta.events.register("before-sign.*.*",
+                                   lambda request, **_: request.headers.__setitem__(
+                                       ACCOUNT_HEADER, account))
+            return c
+
+        config, s3, sns = client("config"), client("s3"), client("sns")
+        delivery_bucket = f"config-delivery-{account}-{region}"
+        try:
+            config.put_configuration_recorder(ConfigurationRecorder={
+                "name": "default",
+                "roleARN": f"arn:aws:iam::{account}:role/config-recorder",
+                "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": True}})
+            s3.create_bucket(**bucket_args(delivery_bucket, region))
+            config.put_delivery_channel(DeliveryChannel={"name": "default",
+                                                         "s3BucketName": delivery_bucket})
+            config.start_configuration_recorder(ConfigurationRecorderName="default")
+            buckets = [f"{name}-{account}-{region}" for name in CONFIG_BUCKETS]
+            for bucket in buckets:
+                s3.create_bucket(**bucket_args(bucket, region))
+            s3.put_bucket_tagging(Bucket=buckets[0], Tagging={"TagSet": [
+                {"Key": "Team", "Value": "security"}]})
+            topics = [sns.create_topic(Name=f"{name}-{region}")["TopicArn"]
+                      for name in CONFIG_TOPICS]
+        except (ClientError, BotoCoreError) as exc:
+            raise SeedError(f"account {account}, region {region}: Config seed: {exc}") from exc
+        created[region] = {"buckets": [delivery_bucket] + buckets, "topics": topics}
+    return created
+
+
+def bucket_args(bucket: str, region: str) -> Dict[str, Any]:
+    if region == "us-east-1":
+        return {"Bucket": bucket}
+    return {"Bucket": bucket, "CreateBucketConfiguration": {"LocationConstraint": region}}
+
+
+def config_expected(endpoint: str, account: str, creds: Dict[str, str],
+                    created: Dict[str, Any]) -> Dict[str, Dict[str, int]]:
+    """Resources per region and type that ListDiscoveredResources gives the reader
+    key, checked to include everything seeded in that region."""
+    expected: Dict[str, Dict[str, int]] = {}
+    for region in CONFIG_SEED_REGIONS:
+        session = boto3.session.Session(aws_access_key_id=creds["access_key_id"],
+                                        aws_secret_access_key=creds["secret_access_key"],
+                                        region_name=region)
+        config = session.client("config", endpoint_url=endpoint)
+        counts: Dict[str, int] = {}
+        for resource_type in CONFIG_TYPES:
+            ids = [r["resourceId"] for r in paginate(config, "list_discovered_resources",
+                                                     "resourceIdentifiers",
+                                                     resourceType=resource_type)]
+            names = set(ids)
+            if resource_type == "AWS::S3::Bucket":
+                missing = [b for b in created[region]["buckets"] if b not in names]
+            elif resource_type == "AWS::SNS::Topic":
+                missing = [t for t in created[region]["topics"] if t not in names]
+            else:
+                missing = []
+            if missing:
+                raise SeedError(f"account {account}, region {region}: Config does not "
+                                f"discover {', '.join(missing)}")
+            counts[resource_type] = len(ids)
+        expected[region] = counts
+    return expected
+
+
+# ---------------------------------------------------------------------------
 # Seeding from a GetAccountAuthorizationDetails document
 # ---------------------------------------------------------------------------
 def load_fixture(path: str, account: str) -> Dict[str, Any]:
@@ -671,6 +796,9 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
                              "with this many member accounts (see organization.py)")
     parser.add_argument("--enforce-iam", action="store_true",
                         help="after seeding, authorize every request against IAM policies")
+    parser.add_argument("--seed-config", action="store_true",
+                        help="in every --account: an AWS Config recorder, delivery channel, "
+                             "S3 buckets and SNS topics in us-east-1 and eu-west-1")
     parser.add_argument("--quiet", action="store_true", help="do not log every request")
     parser.add_argument("--exit-on-stdin-close", action="store_true",
                         help="exit when standard input reaches end of file, as it does when "
@@ -717,6 +845,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         pass
 
     install_root_row()
+    install_config_epoch_times()
     server = None
     try:
         server, endpoint = start_server(args.port, args.quiet)
@@ -740,11 +869,17 @@ def main(argv: Optional[List[str]] = None) -> int:
                         for k in chosen["access_keys"]))
                     log("login profiles: " + ", ".join(x["user"] for x in chosen["login_profiles"])
                         + "; MFA: " + ", ".join(chosen["mfa_users"]))
+            created = seed_config(endpoint, account) if args.seed_config else None
             creds = seeder.create_reader()
             expected = expected_counts(account)
             check_reader(endpoint, account, creds, expected)
             entry = {**creds, "expected": expected, **entry}
             entry["skipped_aws_managed_policies"] = sorted(seeder.skipped_aws)
+            if created is not None:
+                entry["config"] = {"created": created,
+                                   "expected": config_expected(endpoint, account, creds,
+                                                               created)}
+                log(f"account {account}: Config resources {entry['config']['expected']}")
             if seeder.skipped_aws:
                 log(f"account {account}: moto lacks {len(seeder.skipped_aws)} AWS managed "
                     f"policies, not attached: " + "; ".join(

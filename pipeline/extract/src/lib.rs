@@ -6,6 +6,7 @@
 //! implementing [`Source`].
 
 mod aws;
+pub mod config;
 mod coverage;
 mod error;
 mod files;

@@ -184,6 +184,7 @@ impl Default for AwsConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct SourcesConfig {
     pub iam: IamConfig,
+    pub config: ConfigSourceConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -216,6 +217,53 @@ impl IamConfig {
     }
 }
 
+/// The AWS Config source (`[sources.config]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConfigSourceConfig {
+    /// Off by default: it needs a configuration recorder in each region, and listing every
+    /// resource type costs about 530 calls per region.
+    pub enabled: bool,
+    /// Read through this configuration aggregator instead of each account's recorder.
+    pub aggregator: Option<String>,
+    /// The region holding the aggregator; required with `aggregator`, which is read
+    /// there only.
+    pub aggregator_region: Option<String>,
+    /// Resource types to list (`AWS::S3::Bucket`); empty lists every type AWS Config has.
+    pub resource_types: Vec<String>,
+    /// Calls per batch read, counting the retries of keys AWS Config left unprocessed.
+    pub batch_attempts: u32,
+    /// Read rule compliance into `config_rule_compliance`.
+    pub rule_compliance: bool,
+}
+
+impl Default for ConfigSourceConfig {
+    fn default() -> Self {
+        let options = lakewarden_extract::config::ConfigOptions::default();
+        Self {
+            enabled: false,
+            aggregator: options.aggregator,
+            aggregator_region: options.aggregator_region,
+            resource_types: options.resource_types,
+            batch_attempts: options.batch_attempts,
+            rule_compliance: options.rule_compliance,
+        }
+    }
+}
+
+impl ConfigSourceConfig {
+    pub fn options(&self) -> lakewarden_extract::config::ConfigOptions {
+        lakewarden_extract::config::ConfigOptions {
+            aggregator: self.aggregator.clone(),
+            aggregator_region: self.aggregator_region.clone(),
+            resource_types: self.resource_types.clone(),
+            batch_attempts: self.batch_attempts.max(1),
+            rule_compliance: self.rule_compliance,
+            ..Default::default()
+        }
+    }
+}
+
 impl Config {
     /// Read a config file. A missing file is an error only when it was named explicitly;
     /// otherwise every default applies.
@@ -238,6 +286,11 @@ impl Config {
         anyhow::ensure!(
             (1..=22).contains(&config.lake.zstd_level),
             "lake.zstd_level must be between 1 and 22"
+        );
+        anyhow::ensure!(
+            config.sources.config.aggregator.is_none()
+                || config.sources.config.aggregator_region.is_some(),
+            "sources.config.aggregator_region must name the region holding the aggregator"
         );
         anyhow::ensure!(
             config.aws.max_attempts > 0,
@@ -272,6 +325,15 @@ mod tests {
             config.sources.iam.concurrency,
             default.sources.iam.concurrency
         );
+        assert_eq!(
+            config.sources.config.enabled,
+            default.sources.config.enabled
+        );
+        assert_eq!(
+            config.sources.config.batch_attempts,
+            default.sources.config.batch_attempts
+        );
+        assert_eq!(config.sources.config.aggregator, None);
     }
 
     #[test]
@@ -301,6 +363,26 @@ mod tests {
         assert!(format!("{err:#}").contains("everything"), "{err:#}");
         let err = Config::parse("[scope]\naccounts = [\"12345\"]\n").expect_err("bad id");
         assert!(format!("{err:#}").contains("12345"), "{err:#}");
+    }
+
+    #[test]
+    fn config_source_fields_are_read() {
+        let config = Config::parse(
+            "[sources.config]\nenabled = true\naggregator = \"org\"\n\
+             aggregator_region = \"eu-west-1\"\n\
+             resource_types = [\"AWS::S3::Bucket\"]\nbatch_attempts = 2\n",
+        )
+        .expect("valid");
+        let options = config.sources.config.options();
+        assert!(config.sources.config.enabled);
+        assert_eq!(options.aggregator.as_deref(), Some("org"));
+        assert_eq!(options.aggregator_region.as_deref(), Some("eu-west-1"));
+        let err = Config::parse("[sources.config]\naggregator = \"org\"\n")
+            .expect_err("an aggregator needs its region");
+        assert!(format!("{err:#}").contains("aggregator_region"), "{err:#}");
+        assert_eq!(options.resource_types, ["AWS::S3::Bucket"]);
+        assert_eq!(options.batch_attempts, 2);
+        assert!(options.rule_compliance);
     }
 
     #[test]

@@ -55,6 +55,12 @@ enum Command {
     },
     /// Verify the config, the schemas, write access to the lake and the credentials.
     Check,
+    /// Import exported files as one committed run. Exit code 0 when every file was
+    /// imported, 2 when some were rejected (each is named), 1 when nothing was committed.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
     /// Print SQL generated from the declared schemas.
     Ddl {
         #[command(subcommand)]
@@ -64,6 +70,16 @@ enum Command {
     Schema {
         #[command(subcommand)]
         what: SchemaCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// AWS Config configuration snapshots as delivered to S3 (gzip JSON), rule events or
+    /// items, into `config_resources`.
+    ConfigSnapshot {
+        /// A local file or folder, or `s3://bucket/key-or-prefix`.
+        location: String,
     },
 }
 
@@ -181,6 +197,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(if lines.iter().all(|l| l.ok) { 0 } else { 1 })
         }
+        Command::Import {
+            what: ImportCommand::ConfigSnapshot { location },
+        } => {
+            let importer = lakewarden_extract::config::SnapshotImporter;
+            import(&cli, &importer, location).await
+        }
         Command::Ddl {
             dialect: DdlCommand::Duckdb,
         } => {
@@ -220,6 +242,28 @@ fn print_jobs(jobs: &anyhow::Result<lakewarden::jobs::JobsSummary>) -> bool {
             false
         }
     }
+}
+
+async fn import(
+    cli: &Cli,
+    importer: &dyn lakewarden_extract::Importer,
+    location: &str,
+) -> anyhow::Result<u8> {
+    let config = load_config(cli)?;
+    let lake =
+        lakewarden_lake::open_lake(&config.lake.url)?.with_writer_options(config.writer_options());
+    let (summary, rejected) = lakewarden::run::import(&lake, importer, location)
+        .await
+        .context("import failed")?;
+    print_summary(&summary);
+    for file in &rejected {
+        eprintln!("lakewarden: rejected {file}");
+    }
+    let outcome = match summary.outcome {
+        "complete" => Outcome::Complete,
+        _ => Outcome::Partial,
+    };
+    Ok(outcome.exit_code())
 }
 
 fn print_summary(summary: &lakewarden::run::RunSummary) {

@@ -88,6 +88,11 @@ pub fn sources(config: &Config) -> Vec<Arc<dyn Source>> {
             config.sources.iam.options(),
         )));
     }
+    if config.sources.config.enabled {
+        sources.push(Arc::new(lakewarden_extract::config::ConfigSource::new(
+            config.sources.config.options(),
+        )));
+    }
     sources
 }
 
@@ -101,6 +106,7 @@ pub fn api_actions() -> Vec<&'static str> {
         "sts:GetCallerIdentity",
     ];
     actions.extend_from_slice(lakewarden_extract::iam::ACTIONS);
+    actions.extend_from_slice(lakewarden_extract::config::ACTIONS);
     actions.sort_unstable();
     actions
 }
@@ -331,7 +337,9 @@ pub async fn commit_results(
     let degraded = results
         .iter()
         .flat_map(|r| &r.coverage)
-        .any(|c| c.status != CoverageStatus::Ok);
+        // A service not turned on (a region without an AWS Config recorder) was read and
+        // found off: that is the account's state, not a failure of the run.
+        .any(|c| !matches!(c.status, CoverageStatus::Ok | CoverageStatus::NotEnabled));
     let any_data = results
         .iter()
         .flat_map(|r| &r.tables)
@@ -611,7 +619,7 @@ fn summarise(run: &RunInfo, results: &[SourceResult]) -> RunSummary {
         }
         for coverage in &result.coverage {
             match coverage.status {
-                CoverageStatus::Ok => {}
+                CoverageStatus::Ok | CoverageStatus::NotEnabled => {}
                 CoverageStatus::Throttled => entry.throttles += 1,
                 _ => entry.api_errors += 1,
             }
