@@ -10,6 +10,7 @@ mod coverage;
 mod error;
 mod files;
 pub mod iam;
+pub mod securityhub;
 mod limits;
 mod output;
 mod paginate;
