@@ -101,6 +101,7 @@ impl Default for AwsConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct SourcesConfig {
     pub iam: IamConfig,
+    pub securityhub: SecurityHubConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -129,6 +130,44 @@ impl IamConfig {
             credential_report_deadline: Duration::from_secs(self.credential_report_timeout_secs),
             concurrency: self.concurrency.max(1),
             ..Default::default()
+        }
+    }
+}
+
+/// AWS Security Hub: findings, enabled standards and their controls.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityHubConfig {
+    /// Off by default: where Security Hub is not enabled the run would record it in every
+    /// region it reads.
+    pub enabled: bool,
+    /// Seconds before the previous snapshot's newest `UpdatedAt` that an incremental pull
+    /// starts from.
+    pub overlap_secs: u64,
+    /// Also read enabled standards and the controls of each.
+    pub standards: bool,
+    /// Pull every finding, ignoring the previous snapshot; set by `lakewarden run --full`.
+    #[serde(skip)]
+    pub full: bool,
+}
+
+impl Default for SecurityHubConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            overlap_secs: 3600,
+            standards: true,
+            full: false,
+        }
+    }
+}
+
+impl SecurityHubConfig {
+    pub fn options(&self) -> lakewarden_extract::securityhub::SecurityHubOptions {
+        lakewarden_extract::securityhub::SecurityHubOptions {
+            overlap: Duration::from_secs(self.overlap_secs),
+            full: self.full,
+            standards: self.standards,
         }
     }
 }
@@ -187,6 +226,11 @@ mod tests {
         assert_eq!(
             config.sources.iam.concurrency,
             default.sources.iam.concurrency
+        );
+        let (hub, hub_default) = (&config.sources.securityhub, &default.sources.securityhub);
+        assert_eq!(
+            (hub.enabled, hub.overlap_secs, hub.standards),
+            (hub_default.enabled, hub_default.overlap_secs, hub_default.standards)
         );
     }
 

@@ -42,6 +42,16 @@ enum Command {
         /// for crash-safety tests, which kill the process in that window.
         #[arg(long, hide = true)]
         pause_before_commit_ms: Option<u64>,
+        /// Pull everything again instead of only what changed since the previous snapshot
+        /// (Security Hub findings).
+        #[arg(long)]
+        full: bool,
+    },
+    /// Import exported files into the lake as one committed run. Exit code 0 when every
+    /// file was imported, 2 when some were rejected (each is named), 1 when none was.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
     },
     /// Verify the config, the schemas, write access to the lake and the credentials.
     Check,
@@ -55,6 +65,13 @@ enum Command {
         #[command(subcommand)]
         what: SchemaCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Security Hub findings exported as ASFF JSON (`{"Findings": [...]}`, a bare array
+    /// or JSON lines): a file, a folder, or an S3 object or prefix (`s3://bucket/key`).
+    Securityhub { location: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,8 +143,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Run {
             no_progress,
             pause_before_commit_ms,
+            full,
         } => {
-            let config = load_config(&cli)?;
+            let mut config = load_config(&cli)?;
+            config.sources.securityhub.full = *full;
             let lake = lakewarden_lake::open_lake(&config.lake.url)?
                 .with_writer_options(config.writer_options());
             let options = RunOptions {
@@ -138,6 +157,29 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 .await
                 .context("run failed")?;
             print_summary(&summary);
+            let outcome = match summary.outcome {
+                "complete" => Outcome::Complete,
+                _ => Outcome::Partial,
+            };
+            Ok(outcome.exit_code())
+        }
+        Command::Import { what } => {
+            let config = load_config(&cli)?;
+            let lake = lakewarden_lake::open_lake(&config.lake.url)?
+                .with_writer_options(config.writer_options());
+            let (importer, location): (&dyn lakewarden_extract::Importer, &str) = match what {
+                ImportCommand::Securityhub { location } => (
+                    &lakewarden_extract::securityhub::SecurityHubImporter,
+                    location,
+                ),
+            };
+            let (summary, rejected) = lakewarden::run::import(&lake, importer, location)
+                .await
+                .context("import failed")?;
+            print_summary(&summary);
+            for file in &rejected {
+                eprintln!("lakewarden: rejected {file}");
+            }
             let outcome = match summary.outcome {
                 "complete" => Outcome::Complete,
                 _ => Outcome::Partial,

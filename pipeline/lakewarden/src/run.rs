@@ -82,6 +82,13 @@ pub fn sources(config: &Config) -> Vec<Arc<dyn Source>> {
             config.sources.iam.options(),
         )));
     }
+    if config.sources.securityhub.enabled {
+        sources.push(Arc::new(
+            lakewarden_extract::securityhub::SecurityHubSource::new(
+                config.sources.securityhub.options(),
+            ),
+        ));
+    }
     sources
 }
 
@@ -90,6 +97,7 @@ pub fn sources(config: &Config) -> Vec<Arc<dyn Source>> {
 pub fn api_actions() -> Vec<&'static str> {
     let mut actions = vec!["sts:GetCallerIdentity"];
     actions.extend_from_slice(lakewarden_extract::iam::ACTIONS);
+    actions.extend_from_slice(lakewarden_extract::securityhub::ACTIONS);
     actions.sort_unstable();
     actions
 }
@@ -237,7 +245,8 @@ pub async fn commit_results(
     let degraded = results
         .iter()
         .flat_map(|r| &r.coverage)
-        .any(|c| c.status != CoverageStatus::Ok);
+        // A service that is not enabled has nothing to read: the coverage row says so.
+        .any(|c| !matches!(c.status, CoverageStatus::Ok | CoverageStatus::NotEnabled));
     let any_data = results
         .iter()
         .flat_map(|r| &r.tables)
@@ -482,7 +491,7 @@ fn summarise(run: &RunInfo, results: &[SourceResult]) -> RunSummary {
         }
         for coverage in &result.coverage {
             match coverage.status {
-                CoverageStatus::Ok => {}
+                CoverageStatus::Ok | CoverageStatus::NotEnabled => {}
                 CoverageStatus::Throttled => entry.throttles += 1,
                 _ => entry.api_errors += 1,
             }
