@@ -86,11 +86,17 @@ enum SchemaCommand {
     Docs,
 }
 
+/// Stack of each runtime thread. The AWS SDK decodes a response in one deep call chain
+/// whose frames, in a debug build, outgrow a main thread's 8 MiB on Security Hub findings
+/// with large resource details; the whole program runs on the runtime's workers instead.
+const WORKER_STACK_BYTES: usize = 64 * 1024 * 1024;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(WORKER_STACK_BYTES)
         .build()
     {
         Ok(runtime) => runtime,
@@ -99,7 +105,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(dispatch(cli)) {
+    // On a worker, not this thread: see `WORKER_STACK_BYTES`.
+    let outcome = runtime.block_on(async { tokio::spawn(dispatch(cli)).await });
+    let outcome = outcome.unwrap_or_else(|e| Err(anyhow::anyhow!("the run panicked: {e}")));
+    match outcome {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "Lakewarden stopped");
