@@ -43,7 +43,18 @@ pub struct Emulator {
     pub secret_access_key: String,
     /// Rows per table that the seed produced, as the launcher counted them.
     pub expected: BTreeMap<String, u64>,
+    /// Rows per region and table of the regional sources' seeds.
+    pub expected_by_region: BTreeMap<String, BTreeMap<String, u64>>,
 }
+
+/// ASFF exports the launcher imports into Security Hub, under `tests/fixtures/securityhub/`.
+pub const SECURITYHUB_SEEDS: &[&str] = &[
+    "guardduty-findings.json",
+    "config-findings.json",
+    "guardduty-persistence-array.json",
+];
+/// The regions seeded with those findings.
+pub const SECURITYHUB_REGIONS: &[&str] = &["us-east-1", "eu-west-1"];
 
 pub fn emulator() -> &'static Emulator {
     static EMULATOR: OnceLock<Emulator> = OnceLock::new();
@@ -61,6 +72,10 @@ fn start_emulator() -> Emulator {
         .arg(&ready)
         .arg("--seed-iam")
         .arg(root.join("tests/fixtures/iam/cloudsplaining-authz-details.json"))
+        .args(SECURITYHUB_SEEDS.iter().flat_map(|f| {
+            ["--seed-securityhub".into(), root.join("tests/fixtures/securityhub").join(f)]
+        }))
+        .args(SECURITYHUB_REGIONS.iter().flat_map(|r| ["--securityhub-region", r]))
         .args([
             "--account",
             ACCOUNT,
@@ -97,7 +112,25 @@ fn start_emulator() -> Emulator {
         .iter()
         .map(|(table, n)| (table.clone(), n.as_u64().expect("a count")))
         .collect();
+    let expected_by_region = account["expected_by_region"]
+        .as_object()
+        .map(|regions| {
+            regions
+                .iter()
+                .map(|(region, tables)| {
+                    let tables = tables
+                        .as_object()
+                        .expect("counts per table")
+                        .iter()
+                        .map(|(t, n)| (t.clone(), n.as_u64().expect("a count")))
+                        .collect();
+                    (region.clone(), tables)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Emulator {
+        expected_by_region,
         _child: Mutex::new(child),
         endpoint: ready["endpoint"].as_str().expect("endpoint").to_owned(),
         access_key_id: account["access_key_id"].as_str().expect("key").to_owned(),
