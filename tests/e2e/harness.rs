@@ -73,9 +73,16 @@ fn start_emulator() -> Emulator {
         .arg("--seed-iam")
         .arg(root.join("tests/fixtures/iam/cloudsplaining-authz-details.json"))
         .args(SECURITYHUB_SEEDS.iter().flat_map(|f| {
-            ["--seed-securityhub".into(), root.join("tests/fixtures/securityhub").join(f)]
+            [
+                "--seed-securityhub".into(),
+                root.join("tests/fixtures/securityhub").join(f),
+            ]
         }))
-        .args(SECURITYHUB_REGIONS.iter().flat_map(|r| ["--securityhub-region", r]))
+        .args(
+            SECURITYHUB_REGIONS
+                .iter()
+                .flat_map(|r| ["--securityhub-region", r]),
+        )
         .args([
             "--account",
             ACCOUNT,

@@ -99,7 +99,10 @@ fn securityhub_run_gives_the_seeded_findings_per_account_and_region() {
     assert_eq!(rows[0]["region"], "us-east-1");
     assert_eq!(rows[0]["n"].as_u64(), Some(expected));
     assert_eq!(rows[0]["owners"], 1);
-    assert_eq!(rows[0]["controls"], 3, "the three Config findings carry Compliance");
+    assert_eq!(
+        rows[0]["controls"], 3,
+        "the three Config findings carry Compliance"
+    );
 
     let coverage = duckdb(
         &lake,
@@ -141,7 +144,13 @@ fn securityhub_client(region: &str) -> aws_sdk_securityhub::Client {
 }
 
 /// A finding of the test account in `region`, as the account's own product reports it.
-fn finding(region: &str, id: &str, title: &str, state: RecordState, at: &str) -> AwsSecurityFinding {
+fn finding(
+    region: &str,
+    id: &str,
+    title: &str,
+    state: RecordState,
+    at: &str,
+) -> AwsSecurityFinding {
     AwsSecurityFinding::builder()
         .schema_version("2018-10-08")
         .id(id)
@@ -197,7 +206,8 @@ fn securityhub_second_run_is_incremental_and_equals_a_full_pull() {
 
     // Between the runs: one finding retitled, one archived, one new.
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let retitled = "arn:aws:guardduty:us-east-1:123456789012:detector/123456789/finding/123456789789";
+    let retitled =
+        "arn:aws:guardduty:us-east-1:123456789012:detector/123456789/finding/123456789789";
     let archived = "arn:aws:securityhub:us-east-1:012345678912:subscription/\
                     aws-foundational-security-best-practices/v/1.0.0/IAM.5/finding/\
                     de861909-2d26-4e45-bd86-19d2ab6ceef1";
@@ -206,8 +216,20 @@ fn securityhub_second_run_is_incremental_and_equals_a_full_pull() {
         .block_on(
             securityhub_client(REGION)
                 .batch_import_findings()
-                .findings(finding(REGION, retitled, "retitled", RecordState::Active, &now))
-                .findings(finding(REGION, archived, "archived", RecordState::Archived, &now))
+                .findings(finding(
+                    REGION,
+                    retitled,
+                    "retitled",
+                    RecordState::Active,
+                    &now,
+                ))
+                .findings(finding(
+                    REGION,
+                    archived,
+                    "archived",
+                    RecordState::Archived,
+                    &now,
+                ))
                 .findings(finding(REGION, "e2e-new", "new", RecordState::Active, &now))
                 .send(),
         )
@@ -221,14 +243,21 @@ fn securityhub_second_run_is_incremental_and_equals_a_full_pull() {
     // ones and the one other seeded finding within the hour of overlap before the
     // watermark.
     assert_eq!(pulled["pulled"], 4);
-    assert_eq!(log_event(&second, "Carried over unchanged findings")["carried"], 5);
+    assert_eq!(
+        log_event(&second, "Carried over unchanged findings")["carried"],
+        5
+    );
 
     let (third, full) = run(&config, &lake, REGION, &["--full"]);
     assert_eq!(log_event(&third, "Findings pulled")["incremental"], false);
 
     let after_incremental = snapshot(&lake, &incremental);
     assert_eq!(after_incremental, snapshot(&lake, &full));
-    assert_eq!(after_incremental.len(), 8, "8 seeded, one archived, one new");
+    assert_eq!(
+        after_incremental.len(),
+        8,
+        "8 seeded, one archived, one new"
+    );
     let title = |id: &str| {
         after_incremental
             .iter()
@@ -279,8 +308,20 @@ fn securityhub_import_of_exported_files_local_and_from_s3() {
     assert_eq!(
         summary,
         [
-            ("123456789012".into(), "us-east-1".into(), "GuardDuty".into(), 4, 0),
-            ("012345678912".into(), "us-east-1".into(), "Security Hub".into(), 3, 3),
+            (
+                "123456789012".into(),
+                "us-east-1".into(),
+                "GuardDuty".into(),
+                4,
+                0
+            ),
+            (
+                "012345678912".into(),
+                "us-east-1".into(),
+                "Security Hub".into(),
+                3,
+                3
+            ),
         ]
     );
 

@@ -10,10 +10,10 @@ mod coverage;
 mod error;
 mod files;
 pub mod iam;
-pub mod securityhub;
 mod limits;
 mod output;
 mod paginate;
+pub mod securityhub;
 mod source;
 
 pub use aws::{api_error, error_code, millis};

@@ -98,7 +98,8 @@ fn find_row(
     let regions = column(commit, batch, "region")?.as_string::<i32>();
     let statuses = column(commit, batch, "status")?.as_string::<i32>();
     let run_ids = column(commit, batch, "run_id")?.as_string::<i32>();
-    let snapshots = column(commit, batch, "snapshot_at")?.as_primitive::<TimestampMillisecondType>();
+    let snapshots =
+        column(commit, batch, "snapshot_at")?.as_primitive::<TimestampMillisecondType>();
     let files = column(commit, batch, "files")?.as_list::<i32>();
     let rows = column(commit, batch, "rows")?.as_primitive::<Int64Type>();
     for i in 0..batch.num_rows() {
@@ -152,7 +153,11 @@ pub async fn read_snapshot(
     };
     let store = lake.store().clone();
     let table = table.to_owned();
-    let files: Vec<Path> = snapshot.files.iter().map(|f| Path::from(f.as_str())).collect();
+    let files: Vec<Path> = snapshot
+        .files
+        .iter()
+        .map(|f| Path::from(f.as_str()))
+        .collect();
     let stream = futures::stream::iter(files.into_iter().map(Ok))
         .and_then(move |file| {
             let store = store.clone();
@@ -392,7 +397,14 @@ mod tests {
         let first = commit(&lake, day, account, &[1, 2], TableStatus::Ok).await;
         // A later failed snapshot and another account's snapshot must both be passed over.
         commit(&lake, day + 86_400_000, account, &[], TableStatus::Failed).await;
-        commit(&lake, day + 2 * 86_400_000, "999999999999", &[9], TableStatus::Ok).await;
+        commit(
+            &lake,
+            day + 2 * 86_400_000,
+            "999999999999",
+            &[9],
+            TableStatus::Ok,
+        )
+        .await;
 
         let found = latest_snapshot(&lake, "iam_account_summary", account, "global")
             .await
@@ -419,7 +431,9 @@ mod tests {
             .expect("batches");
         assert_eq!(
             all[0].schema(),
-            lake.catalog().arrow_schema("iam_account_summary").expect("schema")
+            lake.catalog()
+                .arrow_schema("iam_account_summary")
+                .expect("schema")
         );
         assert_eq!(
             latest_snapshot(&lake, "iam_account_summary", account, "us-east-1")

@@ -230,7 +230,11 @@ mod tests {
         let (hub, hub_default) = (&config.sources.securityhub, &default.sources.securityhub);
         assert_eq!(
             (hub.enabled, hub.overlap_secs, hub.standards),
-            (hub_default.enabled, hub_default.overlap_secs, hub_default.standards)
+            (
+                hub_default.enabled,
+                hub_default.overlap_secs,
+                hub_default.standards
+            )
         );
     }
 

@@ -155,7 +155,9 @@ fn arn_region(arn: &str) -> Option<String> {
 
 /// One finding's row. An error names the field that is missing or malformed.
 pub fn finding_row(value: &Value) -> Result<FindingRow, String> {
-    let finding = value.as_object().ok_or("the finding is not a JSON object")?;
+    let finding = value
+        .as_object()
+        .ok_or("the finding is not a JSON object")?;
     let product_fields = string_map(finding.get("ProductFields"));
     let product_field = |key: &str| product_fields.get(key).cloned();
     let severity = finding.get("Severity").and_then(Value::as_object);
@@ -254,9 +256,11 @@ pub fn export_findings(bytes: &[u8]) -> Result<Vec<Value>, String> {
                 // A JSON lines file of one finding.
                 return Ok(vec![Value::Object(object)]);
             }
-            Err("not an ASFF export: expected {\"Findings\": [...]}, {\"findings\": [...]}, \
+            Err(
+                "not an ASFF export: expected {\"Findings\": [...]}, {\"findings\": [...]}, \
                  an array of findings or one finding per line"
-                .to_owned())
+                    .to_owned(),
+            )
         }
         _ => Err("not an ASFF export: the document is neither an object nor an array".to_owned()),
     }
@@ -272,7 +276,12 @@ fn json_lines(bytes: &[u8], whole_error: &serde_json::Error) -> Result<Vec<Value
         }
         match serde_json::from_str::<Value>(line) {
             Ok(value @ Value::Object(_)) => findings.push(value),
-            Ok(_) => return Err(format!("line {}: a JSON line is not a finding object", n + 1)),
+            Ok(_) => {
+                return Err(format!(
+                    "line {}: a JSON line is not a finding object",
+                    n + 1
+                ));
+            }
             // A document that is not JSON lines either: report it as the JSON it is not.
             Err(_) if findings.is_empty() => return Err(format!("not valid JSON: {whole_error}")),
             Err(e) => return Err(format!("line {}: not valid JSON: {e}", n + 1)),

@@ -76,7 +76,9 @@ impl Importer for SecurityHubImporter {
         }
         for ((account, region), rows) in partitions {
             let rows: Vec<FindingRow> = rows.into_values().collect();
-            out.partition(&account, &region).rows(FINDINGS, &rows).await?;
+            out.partition(&account, &region)
+                .rows(FINDINGS, &rows)
+                .await?;
         }
         Ok(())
     }
@@ -179,7 +181,11 @@ mod tests {
             .iter()
             .map(|b| *b as char)
             .collect::<String>()
-            .replacen("\"AwsAccountId\": \"123456789012\"", "\"AwsAccountId\": \"XXXXXXXXXXXX\"", 1);
+            .replacen(
+                "\"AwsAccountId\": \"123456789012\"",
+                "\"AwsAccountId\": \"XXXXXXXXXXXX\"",
+                1,
+            );
         let (lake, results, rejected) = import(&[
             (
                 "/in/awscli.not-valid-json.txt",
@@ -197,7 +203,8 @@ mod tests {
         );
         assert!(
             rejected[1].starts_with("input /in/bad-account.json: finding 0 (")
-                && rejected[1].ends_with("AwsAccountId \"XXXXXXXXXXXX\" is not a 12-digit account id"),
+                && rejected[1]
+                    .ends_with("AwsAccountId \"XXXXXXXXXXXX\" is not a 12-digit account id"),
             "{}",
             rejected[1]
         );
@@ -231,7 +238,10 @@ mod tests {
             .expect("column")
             .as_map();
         assert!(matches!(
-            declared.field_with_name("product_fields").expect("f").data_type(),
+            declared
+                .field_with_name("product_fields")
+                .expect("f")
+                .data_type(),
             DataType::Map(..)
         ));
         assert_eq!(fields.value_length(0), 0);
@@ -253,7 +263,10 @@ mod tests {
             .expect("column")
             .as_primitive::<arrow::datatypes::TimestampMillisecondType>();
         assert_eq!(updated.value(0), 1_714_561_200_000);
-        let title = batches[0].column_by_name("title").expect("column").as_string::<i32>();
+        let title = batches[0]
+            .column_by_name("title")
+            .expect("column")
+            .as_string::<i32>();
         assert_eq!(title.value(0), "newer");
     }
 }

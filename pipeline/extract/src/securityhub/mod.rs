@@ -8,6 +8,4 @@ mod replay_tests;
 mod source;
 
 pub use import::SecurityHubImporter;
-pub use source::{
-    ACTIONS, CONTROLS, FINDINGS, STANDARDS, SecurityHubOptions, SecurityHubSource,
-};
+pub use source::{ACTIONS, CONTROLS, FINDINGS, STANDARDS, SecurityHubOptions, SecurityHubSource};

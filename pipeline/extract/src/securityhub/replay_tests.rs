@@ -193,7 +193,10 @@ fn coverage<'a>(result: &'a SourceResult, api: &str) -> &'a CoverageRow {
     let row = found
         .next()
         .unwrap_or_else(|| panic!("no coverage row for {api}"));
-    assert!(found.next().is_none(), "more than one coverage row for {api}");
+    assert!(
+        found.next().is_none(),
+        "more than one coverage row for {api}"
+    );
     row
 }
 
@@ -294,7 +297,11 @@ async fn findings_page_to_the_end_100_a_page_through_throttling() {
 
     assert_eq!(rows(&result, FINDINGS), 101);
     let sent: Vec<Value> = replay.actual_requests().map(body_json).collect();
-    assert_eq!(sent.len(), 4, "one page, two throttled attempts, the last page");
+    assert_eq!(
+        sent.len(),
+        4,
+        "one page, two throttled attempts, the last page"
+    );
     for request in &sent {
         assert_eq!(request["MaxResults"], json!(100));
         assert_eq!(
@@ -311,13 +318,14 @@ async fn findings_page_to_the_end_100_a_page_through_throttling() {
 
     let covered = coverage(&result, "GetFindings");
     assert_eq!(covered.status, CoverageStatus::Ok);
-    assert_eq!(covered.calls, Some(2), "calls count pages, not retried attempts");
+    assert_eq!(
+        covered.calls,
+        Some(2),
+        "calls count pages, not retried attempts"
+    );
     let found = findings_by_id(&lake, &result).await;
     assert_eq!(found.len(), 101);
-    assert_eq!(
-        found.get("f-100"),
-        Some(&("t".to_owned(), Some(DAY_ONE)))
-    );
+    assert_eq!(found.get("f-100"), Some(&("t".to_owned(), Some(DAY_ONE))));
 }
 
 #[tokio::test]
@@ -345,7 +353,10 @@ async fn throttling_that_outlasts_the_retries_fails_the_table() {
     match table(&result, FINDINGS) {
         TableResult::Failed { error, .. } => {
             assert!(error.contains("TooManyRequestsException"), "{error}");
-            assert!(error.contains(ACCOUNT_ID) && error.contains(REGION), "{error}");
+            assert!(
+                error.contains(ACCOUNT_ID) && error.contains(REGION),
+                "{error}"
+            );
         }
         TableResult::Written(output) => panic!("written with {} rows", output.rows),
     }
@@ -403,7 +414,12 @@ async fn an_incremental_pull_sends_the_filter_and_stays_exact_when_the_server_ig
             finding("a", "2024-05-01T08:00:00Z", "ACTIVE", "a1"),
             finding("b", "2024-05-01T09:00:00Z", "ACTIVE", "b1"),
             finding("c", "2024-05-01T09:30:00.250Z", "ACTIVE", "c1"),
-            finding("old", "2024-04-01T00:00:00Z", "ARCHIVED", "archived long ago"),
+            finding(
+                "old",
+                "2024-04-01T00:00:00Z",
+                "ARCHIVED",
+                "archived long ago",
+            ),
         ],
         None,
     ))]);
@@ -411,7 +427,11 @@ async fn an_incremental_pull_sends_the_filter_and_stays_exact_when_the_server_ig
         .await
         .expect("run one");
     let result = out.finish(&[FINDINGS], None).await;
-    assert_eq!(rows(&result, FINDINGS), 3, "the archived finding is left out");
+    assert_eq!(
+        rows(&result, FINDINGS),
+        3,
+        "the archived finding is left out"
+    );
     commit(&lake, &first, &result).await;
 
     // Run two, a day later. The server ignores the filter and returns everything it holds:
@@ -424,7 +444,12 @@ async fn an_incremental_pull_sends_the_filter_and_stays_exact_when_the_server_ig
             finding("b", "2024-05-02T09:00:00Z", "ACTIVE", "b2"),
             finding("c", "2024-05-02T09:00:00Z", "ARCHIVED", "c2"),
             finding("d", "2024-05-02T09:30:00Z", "ACTIVE", "d1"),
-            finding("old", "2024-04-01T00:00:00Z", "ARCHIVED", "archived long ago"),
+            finding(
+                "old",
+                "2024-04-01T00:00:00Z",
+                "ARCHIVED",
+                "archived long ago",
+            ),
         ],
         None,
     ))]);
@@ -506,7 +531,10 @@ async fn standards_and_the_controls_of_each_ready_standard_are_read() {
         ]
     );
     assert_eq!(coverage(&result, "GetEnabledStandards").calls, Some(1));
-    assert_eq!(coverage(&result, "DescribeStandardsControls").calls, Some(3));
+    assert_eq!(
+        coverage(&result, "DescribeStandardsControls").calls,
+        Some(3)
+    );
 
     let standards = &batches(&lake, &result, STANDARDS).await[0];
     let reason = standards
@@ -518,7 +546,12 @@ async fn standards_and_the_controls_of_each_ready_standard_are_read() {
         .expect("column")
         .as_string::<i32>();
     let by_status: BTreeMap<&str, Option<&str>> = (0..standards.num_rows())
-        .map(|i| (status.value(i), (!reason.is_null(i)).then(|| reason.value(i))))
+        .map(|i| {
+            (
+                status.value(i),
+                (!reason.is_null(i)).then(|| reason.value(i)),
+            )
+        })
         .collect();
     assert_eq!(
         by_status,

@@ -64,7 +64,10 @@ pub const ACTIONS: &[&str] = &[
 /// requests a second with a burst of 6; every other operation 10 with a burst of 30.
 const RATES: &[(&str, crate::Rate)] = &[
     ("securityhub:GetFindings", crate::Rate::new(3.0, 6.0)),
-    ("securityhub:GetEnabledStandards", crate::Rate::new(10.0, 30.0)),
+    (
+        "securityhub:GetEnabledStandards",
+        crate::Rate::new(10.0, 30.0),
+    ),
     (
         "securityhub:DescribeStandardsControls",
         crate::Rate::new(10.0, 30.0),
@@ -316,7 +319,15 @@ pub(crate) async fn findings(
     let mut seen = HashSet::new();
     match pull_findings(client, ctx, out, pull, &mut seen, &mut calls).await {
         Ok(written) => {
-            tracing::info!(source = SOURCE, table = FINDINGS, incremental = previous.is_some(), pulled = seen.len(), written, pages = calls, "Findings pulled");
+            tracing::info!(
+                source = SOURCE,
+                table = FINDINGS,
+                incremental = previous.is_some(),
+                pulled = seen.len(),
+                written,
+                pages = calls,
+                "Findings pulled"
+            );
         }
         Err(error) if error.coverage_status() == CoverageStatus::NotEnabled => {
             tracing::info!(source = SOURCE, %error, "Security Hub is not enabled here");
@@ -340,7 +351,13 @@ pub(crate) async fn findings(
     {
         tracing::warn!(source = SOURCE, table = FINDINGS, %error, "Could not merge the previous snapshot");
         out.fail_table(FINDINGS, error.to_string());
-        out.coverage(API, CoverageStatus::Error, Some(error.to_string()), calls, &[FINDINGS]);
+        out.coverage(
+            API,
+            CoverageStatus::Error,
+            Some(error.to_string()),
+            calls,
+            &[FINDINGS],
+        );
         return Ok(true);
     }
     out.coverage(API, CoverageStatus::Ok, None, calls, &[FINDINGS]);
@@ -530,7 +547,13 @@ pub(crate) async fn standards_and_controls(
             subscriptions
         }
         Err(error) => {
-            record_failure(out, "GetEnabledStandards", &error, calls, &[STANDARDS, CONTROLS]);
+            record_failure(
+                out,
+                "GetEnabledStandards",
+                &error,
+                calls,
+                &[STANDARDS, CONTROLS],
+            );
             return Ok(());
         }
     };
