@@ -406,7 +406,7 @@ async fn an_incremental_pull_sends_the_filter_and_stays_exact_when_the_server_ig
     let lake = memory_lake();
     let options = SecurityHubOptions::default();
 
-    // Run one: a full pull of three findings.
+    // Run one: a full pull of four active findings.
     let first = context(DAY_ONE);
     let mut out = SourceOutput::new(&lake, "securityhub", &first);
     let replay = StaticReplayClient::new(vec![ok(&page(
@@ -414,6 +414,7 @@ async fn an_incremental_pull_sends_the_filter_and_stays_exact_when_the_server_ig
             finding("a", "2024-05-01T08:00:00Z", "ACTIVE", "a1"),
             finding("b", "2024-05-01T09:00:00Z", "ACTIVE", "b1"),
             finding("c", "2024-05-01T09:30:00.250Z", "ACTIVE", "c1"),
+            finding("e", "2024-05-01T08:45:00Z", "ACTIVE", "e1"),
             finding(
                 "old",
                 "2024-04-01T00:00:00Z",
@@ -429,13 +430,14 @@ async fn an_incremental_pull_sends_the_filter_and_stays_exact_when_the_server_ig
     let result = out.finish(&[FINDINGS], None).await;
     assert_eq!(
         rows(&result, FINDINGS),
-        3,
+        4,
         "the archived finding is left out"
     );
     commit(&lake, &first, &result).await;
 
     // Run two, a day later. The server ignores the filter and returns everything it holds:
-    // `a` unchanged, `b` retitled, `c` archived, `d` new, and the long-archived one.
+    // `a` unchanged, `b` retitled, `c` archived, `d` new, the long-archived one, and `e`
+    // changed without a new `UpdatedAt` (as a late write looks): inside the overlap.
     let second = context(DAY_ONE + 86_400_000);
     let mut out = SourceOutput::new(&lake, "securityhub", &second);
     let replay = StaticReplayClient::new(vec![ok(&page(
@@ -444,6 +446,7 @@ async fn an_incremental_pull_sends_the_filter_and_stays_exact_when_the_server_ig
             finding("b", "2024-05-02T09:00:00Z", "ACTIVE", "b2"),
             finding("c", "2024-05-02T09:00:00Z", "ARCHIVED", "c2"),
             finding("d", "2024-05-02T09:30:00Z", "ACTIVE", "d1"),
+            finding("e", "2024-05-01T08:45:00Z", "ACTIVE", "e-late"),
             finding(
                 "old",
                 "2024-04-01T00:00:00Z",
@@ -473,6 +476,7 @@ async fn an_incremental_pull_sends_the_filter_and_stays_exact_when_the_server_ig
         ("a", "a1", DAY_ONE - 2 * 3_600_000),
         ("b", "b2", DAY_ONE + 86_400_000 - 3_600_000),
         ("d", "d1", DAY_ONE + 86_400_000 - 1_800_000),
+        ("e", "e-late", DAY_ONE - 4_500_000),
     ]
     .into_iter()
     .map(|(id, title, at)| (id.to_owned(), (title.to_owned(), Some(at))))
