@@ -9,6 +9,9 @@ use super::asff::{FindingRow, export_findings, finding_row};
 use super::source::{FINDINGS, SOURCE};
 use crate::{ExtractError, Importer, PartitionedOutput};
 
+/// Rows handed to the writer at once; each chunk is freed once it is encoded.
+const WRITE_ROWS: usize = 1000;
+
 /// Imports exported findings (`{"Findings": […]}`, `{"findings": […]}`, a bare array or
 /// JSON lines). A file is taken whole or not at all: a finding that does not parse, or
 /// names no 12-digit account or no region, rejects its file, naming the finding. Archived
@@ -46,8 +49,9 @@ impl Importer for SecurityHubImporter {
         // Every finding is checked before any is written, so a rejected file leaves nothing.
         let mut partitions: BTreeMap<(String, String), BTreeMap<String, FindingRow>> =
             BTreeMap::new();
-        for (n, value) in findings.iter().enumerate() {
-            let row = finding_row(value).map_err(|e| rejected(format!("finding {n}: {e}")))?;
+        // Each document is dropped once it is a row: the file's findings are held once.
+        for (n, value) in findings.into_iter().enumerate() {
+            let row = finding_row(&value).map_err(|e| rejected(format!("finding {n}: {e}")))?;
             let account = &row.aws_account_id;
             if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(rejected(format!(
@@ -75,10 +79,15 @@ impl Importer for SecurityHubImporter {
             }
         }
         for ((account, region), rows) in partitions {
-            let rows: Vec<FindingRow> = rows.into_values().collect();
-            out.partition(&account, &region)
-                .rows(FINDINGS, &rows)
-                .await?;
+            let output = out.partition(&account, &region);
+            let mut rows = rows.into_values();
+            loop {
+                let chunk: Vec<FindingRow> = rows.by_ref().take(WRITE_ROWS).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                output.rows(FINDINGS, &chunk).await?;
+            }
         }
         Ok(())
     }
