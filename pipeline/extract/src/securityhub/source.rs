@@ -476,7 +476,7 @@ async fn carry_over(
             let value: Value =
                 serde_json::from_str(documents.value(i)).map_err(|e| ExtractError::Invalid {
                     source_name: SOURCE,
-                    account_id: out_account(out),
+                    account_id: out.account_id().to_owned(),
                     message: format!(
                         "the previous snapshot {} holds finding {} whose JSON does not parse: {e}",
                         snapshot.run_id,
@@ -493,10 +493,6 @@ async fn carry_over(
     }
     tracing::info!(source = SOURCE, table = FINDINGS, carried, previous_run = %snapshot.run_id, "Carried over unchanged findings");
     Ok(())
-}
-
-fn out_account(out: &SourceOutput) -> String {
-    out.account_id().to_owned()
 }
 
 /// One row of `securityhub_standards`, less the common columns.
