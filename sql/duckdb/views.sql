@@ -277,3 +277,48 @@ SEMI JOIN lake_latest AS l
     ON l.table_name = 'lake_errors'
     AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
 
+CREATE OR REPLACE VIEW securityhub_controls_history AS
+SELECT t.*
+FROM read_parquet(getvariable('lake') || '/securityhub_controls/*/*/*.parquet',
+    hive_partitioning = true, hive_types = {'dt': VARCHAR, 'account_id': VARCHAR}, union_by_name = true) AS t
+SEMI JOIN lake_runs AS c
+    ON c.table_name = 'securityhub_controls' AND c.status = 'ok'
+    AND c.run_id = t.run_id AND c.account_id = t.account_id AND c.region = t.region;
+
+CREATE OR REPLACE VIEW securityhub_controls AS
+SELECT t.*
+FROM securityhub_controls_history AS t
+SEMI JOIN lake_latest AS l
+    ON l.table_name = 'securityhub_controls'
+    AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
+
+CREATE OR REPLACE VIEW securityhub_findings_history AS
+SELECT t.*
+FROM read_parquet(getvariable('lake') || '/securityhub_findings/*/*/*.parquet',
+    hive_partitioning = true, hive_types = {'dt': VARCHAR, 'account_id': VARCHAR}, union_by_name = true) AS t
+SEMI JOIN lake_runs AS c
+    ON c.table_name = 'securityhub_findings' AND c.status = 'ok'
+    AND c.run_id = t.run_id AND c.account_id = t.account_id AND c.region = t.region;
+
+CREATE OR REPLACE VIEW securityhub_findings AS
+SELECT t.*
+FROM securityhub_findings_history AS t
+SEMI JOIN lake_latest AS l
+    ON l.table_name = 'securityhub_findings'
+    AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
+
+CREATE OR REPLACE VIEW securityhub_standards_history AS
+SELECT t.*
+FROM read_parquet(getvariable('lake') || '/securityhub_standards/*/*/*.parquet',
+    hive_partitioning = true, hive_types = {'dt': VARCHAR, 'account_id': VARCHAR}, union_by_name = true) AS t
+SEMI JOIN lake_runs AS c
+    ON c.table_name = 'securityhub_standards' AND c.status = 'ok'
+    AND c.run_id = t.run_id AND c.account_id = t.account_id AND c.region = t.region;
+
+CREATE OR REPLACE VIEW securityhub_standards AS
+SELECT t.*
+FROM securityhub_standards_history AS t
+SEMI JOIN lake_latest AS l
+    ON l.table_name = 'securityhub_standards'
+    AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
+

@@ -54,14 +54,41 @@ pub struct Emulator {
     pub expected: BTreeMap<String, u64>,
     /// What `--seed-config` created and the resources per region and type it expects.
     pub config: Value,
+    /// Rows per region and table of the regional sources' seeds.
+    pub expected_by_region: BTreeMap<String, BTreeMap<String, u64>>,
 }
+
+/// ASFF exports the launcher imports into Security Hub, under `tests/fixtures/securityhub/`.
+pub const SECURITYHUB_SEEDS: &[&str] = &[
+    "guardduty-findings.json",
+    "config-findings.json",
+    "guardduty-persistence-array.json",
+];
+/// The regions seeded with those findings.
+pub const SECURITYHUB_REGIONS: &[&str] = &["us-east-1", "eu-west-1"];
 
 pub fn emulator() -> &'static Emulator {
     static EMULATOR: OnceLock<Emulator> = OnceLock::new();
     EMULATOR.get_or_init(|| {
         let root = repo_root();
         let fixture = root.join("tests/fixtures/iam/cloudsplaining-authz-details.json");
-        let launcher = start_launcher(&[
+        let seeds: Vec<String> = SECURITYHUB_SEEDS
+            .iter()
+            .flat_map(|f| {
+                let path = root.join("tests/fixtures/securityhub").join(f);
+                [
+                    "--seed-securityhub".to_owned(),
+                    path.to_str().expect("utf-8").to_owned(),
+                ]
+            })
+            .chain(
+                SECURITYHUB_REGIONS
+                    .iter()
+                    .flat_map(|r| ["--securityhub-region".to_owned(), (*r).to_owned()]),
+            )
+            .collect();
+        let mut args: Vec<&str> = seeds.iter().map(String::as_str).collect();
+        args.extend([
             "--seed-iam",
             fixture.to_str().expect("utf-8"),
             "--seed-config",
@@ -70,6 +97,7 @@ pub fn emulator() -> &'static Emulator {
             "--bucket",
             BUCKET,
         ]);
+        let launcher = start_launcher(&args);
         let account = &launcher.ready["accounts"][ACCOUNT];
         Emulator {
             endpoint: launcher.endpoint.clone(),
@@ -80,6 +108,15 @@ pub fn emulator() -> &'static Emulator {
                 .to_owned(),
             expected: counts(&account["expected"]),
             config: account["config"].clone(),
+            expected_by_region: account["expected_by_region"]
+                .as_object()
+                .map(|regions| {
+                    regions
+                        .iter()
+                        .map(|(r, t)| (r.clone(), counts(t)))
+                        .collect()
+                })
+                .unwrap_or_default(),
             launcher,
         }
     })

@@ -9,3 +9,4 @@ mod config;
 mod harness;
 mod iam;
 mod organization;
+mod securityhub;

@@ -772,6 +772,76 @@ def die_with_parent() -> None:
         log("--exit-with-parent is only supported on Linux; ignoring")
 
 
+# ---------------------------------------------------------------------------
+# Security Hub: exported ASFF findings imported per account and region
+# ---------------------------------------------------------------------------
+def load_asff(path: str) -> List[Dict[str, Any]]:
+    """The findings of one export: {"Findings": [...]}, {"findings": [...]}, a bare
+    array, or one finding per line."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    if isinstance(document, list):
+        return document
+    for key in ("Findings", "findings"):
+        if isinstance(document.get(key), list):
+            return document[key]
+    raise SeedError(f"{path}: not an ASFF export")
+
+
+def asff_files(paths: List[str]) -> List[str]:
+    files: List[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            files.extend(os.path.join(path, name) for name in sorted(os.listdir(path))
+                         if name.endswith(".json"))
+        else:
+            files.append(path)
+    return files
+
+
+def seed_securityhub(endpoint: str, account: str, region: str,
+                     paths: List[str]) -> int:
+    """BatchImportFindings of every finding in `paths` into one account and region,
+    rewritten to belong there: AwsAccountId, Region, and the account's own ProductArn,
+    which is what BatchImportFindings accepts from an account. Returns the number of
+    active findings Security Hub then holds."""
+    session = boto3.session.Session(aws_access_key_id=DUMMY_KEY,
+                                    aws_secret_access_key=DUMMY_KEY, region_name=region)
+    client = session.client("securityhub", endpoint_url=endpoint,
+                            config=Config(retries={"max_attempts": 2, "mode": "standard"}))
+
+    def add_header(request: Any, **_: Any) -> None:
+        request.headers[ACCOUNT_HEADER] = account
+    client.meta.events.register("before-sign.*.*", add_header)
+    client.enable_security_hub(EnableDefaultStandards=False)
+
+    states: Dict[str, str] = {}
+    findings: List[Dict[str, Any]] = []
+    for path in asff_files(paths):
+        for finding in load_asff(path):
+            finding = dict(finding)
+            finding["AwsAccountId"] = account
+            finding["Region"] = region
+            finding["ProductArn"] = (f"arn:aws:securityhub:{region}:{account}:"
+                                     f"product/{account}/default")
+            findings.append(finding)
+            states[finding["Id"]] = finding.get("RecordState", "ACTIVE")
+    for start in range(0, len(findings), 100):
+        answer = client.batch_import_findings(Findings=findings[start:start + 100])
+        if answer["FailedCount"]:
+            raise SeedError(f"securityhub {account} {region}: "
+                            f"{answer['FailedFindings']}")
+    held = paginate(client, "get_findings", "Findings")
+    if len(held) != len(states):
+        raise SeedError(f"securityhub {account} {region}: moto holds {len(held)} "
+                        f"findings, {len(states)} were imported")
+    return sum(1 for state in states.values() if state == "ACTIVE")
+
+
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     def account_id(value: str) -> str:
         if not ACCOUNT_RE.match(value):
@@ -786,6 +856,13 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
                         help="port on 127.0.0.1 (default 0: any free port)")
     parser.add_argument("--seed-iam", metavar="FIXTURE.json",
                         help="GetAccountAuthorizationDetails JSON seeded into every --account")
+    parser.add_argument("--seed-securityhub", action="append", default=[],
+                        metavar="FILE_OR_DIR",
+                        help="ASFF export imported into every --account in every "
+                             "--securityhub-region (repeatable)")
+    parser.add_argument("--securityhub-region", action="append", default=[],
+                        help="region to seed Security Hub findings into (repeatable; "
+                             f"default {REGION})")
     parser.add_argument("--account", action="append", type=account_id, default=[],
                         help="12-digit account id to set up (repeatable)")
     parser.add_argument("--bucket", action="append", default=[],
@@ -880,6 +957,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                                    "expected": config_expected(endpoint, account, creds,
                                                                created)}
                 log(f"account {account}: Config resources {entry['config']['expected']}")
+            if args.seed_securityhub:
+                by_region = entry.setdefault("expected_by_region", {})
+                for region in args.securityhub_region or [REGION]:
+                    active = seed_securityhub(endpoint, account, region, args.seed_securityhub)
+                    by_region.setdefault(region, {})["securityhub_findings"] = active
+                    log(f"account {account} {region}: securityhub_findings={active}")
             if seeder.skipped_aws:
                 log(f"account {account}: moto lacks {len(seeder.skipped_aws)} AWS managed "
                     f"policies, not attached: " + "; ".join(

@@ -14,6 +14,7 @@ pub mod iam;
 mod limits;
 mod output;
 mod paginate;
+pub mod securityhub;
 mod source;
 
 pub use aws::{api_error, error_code, millis};

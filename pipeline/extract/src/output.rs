@@ -91,6 +91,15 @@ impl SourceOutput {
         }
     }
 
+    /// The lake this output writes to, for sources that merge into their previous snapshot.
+    pub fn lake(&self) -> &Lake {
+        &self.lake
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.common.account_id
+    }
+
     /// Write rows (without the common columns) to a table. Rows for a table already
     /// failed are dropped.
     pub async fn rows<T: Serialize>(

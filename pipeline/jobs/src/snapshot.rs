@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Cursor;
 
-use lakewarden_lake::{CommittedSnapshot, Lake, commit_history, latest_snapshots, read_object};
+use lakewarden_lake::{CommitEntry, Lake, commit_history, latest_snapshots, read_object};
 use object_store::path::Path;
 use polars::prelude::*;
 
@@ -14,7 +14,7 @@ use crate::{Frame, JobError};
 #[derive(Debug)]
 pub struct Snapshot {
     lake: Lake,
-    history: Vec<CommittedSnapshot>,
+    history: Vec<CommitEntry>,
     /// The run whose state the jobs describe.
     pub run_id: String,
     pub snapshot_at: i64,
@@ -35,7 +35,7 @@ impl Snapshot {
                 job: "snapshot",
                 source: Box::new(source),
             })?;
-        let own: Vec<&CommittedSnapshot> = history.iter().filter(|r| r.run_id == run_id).collect();
+        let own: Vec<&CommitEntry> = history.iter().filter(|r| r.run_id == run_id).collect();
         let Some(first) = own.first() else {
             return Err(JobError::RunNotCommitted {
                 run_id: run_id.to_owned(),

@@ -13,7 +13,7 @@ use crate::{Lake, LakeError};
 
 /// One committed row of `lake_runs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommittedSnapshot {
+pub struct CommitEntry {
     pub run_id: String,
     pub table: String,
     pub account_id: String,
@@ -28,7 +28,7 @@ pub struct CommittedSnapshot {
 }
 
 /// Every row of every commit object of the lake, oldest commit first.
-pub async fn commit_history(lake: &Lake) -> Result<Vec<CommittedSnapshot>, LakeError> {
+pub async fn commit_history(lake: &Lake) -> Result<Vec<CommitEntry>, LakeError> {
     let prefix = lake.layout().table_prefix("lake_runs");
     let objects: Vec<_> = lake
         .store()
@@ -54,11 +54,11 @@ pub async fn commit_history(lake: &Lake) -> Result<Vec<CommittedSnapshot>, LakeE
 /// For one table, the newest usable snapshot of each account and region among commits
 /// made no later than `as_of` (milliseconds; `None` for the newest of all).
 pub fn latest_snapshots<'a>(
-    history: &'a [CommittedSnapshot],
+    history: &'a [CommitEntry],
     table: &str,
     as_of: Option<i64>,
-) -> Vec<&'a CommittedSnapshot> {
-    let mut latest: std::collections::BTreeMap<(&str, &str), &CommittedSnapshot> =
+) -> Vec<&'a CommitEntry> {
+    let mut latest: std::collections::BTreeMap<(&str, &str), &CommitEntry> =
         std::collections::BTreeMap::new();
     for row in history {
         if row.table != table || !row.ok || as_of.is_some_and(|t| row.committed_at > t) {
@@ -103,7 +103,7 @@ pub async fn read_batches(lake: &Lake, path: &Path) -> Result<Vec<RecordBatch>, 
         })
 }
 
-fn decode_commit(path: &Path, bytes: Bytes) -> Result<Vec<CommittedSnapshot>, LakeError> {
+fn decode_commit(path: &Path, bytes: Bytes) -> Result<Vec<CommitEntry>, LakeError> {
     let parquet_err = |source| LakeError::Parquet {
         path: path.clone(),
         source,
@@ -154,7 +154,7 @@ fn decode_commit(path: &Path, bytes: Bytes) -> Result<Vec<CommittedSnapshot>, La
         for i in 0..batch.num_rows() {
             let listed = files.value(i);
             let listed = listed.as_string::<i32>();
-            out.push(CommittedSnapshot {
+            out.push(CommitEntry {
                 run_id: run_id.value(i).to_owned(),
                 table: table.value(i).to_owned(),
                 account_id: account.value(i).to_owned(),

@@ -185,6 +185,7 @@ impl Default for AwsConfig {
 pub struct SourcesConfig {
     pub iam: IamConfig,
     pub config: ConfigSourceConfig,
+    pub securityhub: SecurityHubConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -251,6 +252,34 @@ impl Default for ConfigSourceConfig {
     }
 }
 
+/// AWS Security Hub: findings, enabled standards and their controls.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityHubConfig {
+    /// Off by default: where Security Hub is not enabled the run would record it in every
+    /// region it reads.
+    pub enabled: bool,
+    /// Seconds before the previous snapshot's newest `UpdatedAt` that an incremental pull
+    /// starts from.
+    pub overlap_secs: u64,
+    /// Also read enabled standards and the controls of each.
+    pub standards: bool,
+    /// Pull every finding, ignoring the previous snapshot; set by `lakewarden run --full`.
+    #[serde(skip)]
+    pub full: bool,
+}
+
+impl Default for SecurityHubConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            overlap_secs: 3600,
+            standards: true,
+            full: false,
+        }
+    }
+}
+
 impl ConfigSourceConfig {
     pub fn options(&self) -> lakewarden_extract::config::ConfigOptions {
         lakewarden_extract::config::ConfigOptions {
@@ -260,6 +289,16 @@ impl ConfigSourceConfig {
             batch_attempts: self.batch_attempts.max(1),
             rule_compliance: self.rule_compliance,
             ..Default::default()
+        }
+    }
+}
+
+impl SecurityHubConfig {
+    pub fn options(&self) -> lakewarden_extract::securityhub::SecurityHubOptions {
+        lakewarden_extract::securityhub::SecurityHubOptions {
+            overlap: Duration::from_secs(self.overlap_secs),
+            full: self.full,
+            standards: self.standards,
         }
     }
 }
@@ -334,6 +373,15 @@ mod tests {
             default.sources.config.batch_attempts
         );
         assert_eq!(config.sources.config.aggregator, None);
+        let (hub, hub_default) = (&config.sources.securityhub, &default.sources.securityhub);
+        assert_eq!(
+            (hub.enabled, hub.overlap_secs, hub.standards),
+            (
+                hub_default.enabled,
+                hub_default.overlap_secs,
+                hub_default.standards
+            )
+        );
     }
 
     #[test]

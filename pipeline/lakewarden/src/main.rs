@@ -46,6 +46,16 @@ enum Command {
         /// for crash-safety tests, which kill the process in that window.
         #[arg(long, hide = true)]
         pause_before_commit_ms: Option<u64>,
+        /// Pull everything again instead of only what changed since the previous snapshot
+        /// (Security Hub findings).
+        #[arg(long)]
+        full: bool,
+    },
+    /// Import exported files into the lake as one committed run. Exit code 0 when every
+    /// file was imported, 2 when some were rejected (each is named), 1 when none was.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
     },
     /// Recompute the derived tables (compliance) over a committed run and commit them.
     Jobs {
@@ -55,12 +65,6 @@ enum Command {
     },
     /// Verify the config, the schemas, write access to the lake and the credentials.
     Check,
-    /// Import exported files as one committed run. Exit code 0 when every file was
-    /// imported, 2 when some were rejected (each is named), 1 when nothing was committed.
-    Import {
-        #[command(subcommand)]
-        what: ImportCommand,
-    },
     /// Print SQL generated from the declared schemas.
     Ddl {
         #[command(subcommand)]
@@ -81,6 +85,9 @@ enum ImportCommand {
         /// A local file or folder, or `s3://bucket/key-or-prefix`.
         location: String,
     },
+    /// Security Hub findings exported as ASFF JSON (`{"Findings": [...]}`, a bare array
+    /// or JSON lines): a file, a folder, or an S3 object or prefix (`s3://bucket/key`).
+    Securityhub { location: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,11 +102,17 @@ enum SchemaCommand {
     Docs,
 }
 
+/// Stack of each runtime thread. The AWS SDK decodes a response in one deep call chain
+/// whose frames, in a debug build, outgrow a main thread's 8 MiB on Security Hub findings
+/// with large resource details; the whole program runs on the runtime's workers instead.
+const WORKER_STACK_BYTES: usize = 64 * 1024 * 1024;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(WORKER_STACK_BYTES)
         .build()
     {
         Ok(runtime) => runtime,
@@ -108,7 +121,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(dispatch(cli)) {
+    // On a worker, not this thread: see `WORKER_STACK_BYTES`.
+    let outcome = runtime.block_on(async { tokio::spawn(dispatch(cli)).await });
+    let outcome = outcome.unwrap_or_else(|e| Err(anyhow::anyhow!("the run panicked: {e}")));
+    match outcome {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "Lakewarden stopped");
@@ -153,8 +169,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             no_progress,
             shard,
             pause_before_commit_ms,
+            full,
         } => {
-            let config = load_config(&cli)?;
+            let mut config = load_config(&cli)?;
+            config.sources.securityhub.full = *full;
             let lake = lakewarden_lake::open_lake(&config.lake.url)?
                 .with_writer_options(config.writer_options());
             let options = RunOptions {
@@ -201,6 +219,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             what: ImportCommand::ConfigSnapshot { location },
         } => {
             let importer = lakewarden_extract::config::SnapshotImporter;
+            import(&cli, &importer, location).await
+        }
+        Command::Import {
+            what: ImportCommand::Securityhub { location },
+        } => {
+            let importer = lakewarden_extract::securityhub::SecurityHubImporter;
             import(&cli, &importer, location).await
         }
         Command::Ddl {

@@ -93,6 +93,13 @@ pub fn sources(config: &Config) -> Vec<Arc<dyn Source>> {
             config.sources.config.options(),
         )));
     }
+    if config.sources.securityhub.enabled {
+        sources.push(Arc::new(
+            lakewarden_extract::securityhub::SecurityHubSource::new(
+                config.sources.securityhub.options(),
+            ),
+        ));
+    }
     sources
 }
 
@@ -107,6 +114,7 @@ pub fn api_actions() -> Vec<&'static str> {
     ];
     actions.extend_from_slice(lakewarden_extract::iam::ACTIONS);
     actions.extend_from_slice(lakewarden_extract::config::ACTIONS);
+    actions.extend_from_slice(lakewarden_extract::securityhub::ACTIONS);
     actions.sort_unstable();
     actions
 }
@@ -206,24 +214,7 @@ async fn run_inner(
     let concurrency = config.scope.concurrency;
     let prepared: Vec<(AccountTarget, Result<ReachedAccount, ExtractError>)> =
         futures::stream::iter(targets)
-            .map(|target| {
-                let sdk = &sdk;
-                async move {
-                    let account_sdk = account_sdk(&target, sdk, &config.scope).await;
-                    let result = async {
-                        verify_account(&target, &account_sdk).await?;
-                        let regions = account_regions(
-                            &config.scope.regions,
-                            &account_sdk,
-                            target.account_id(),
-                        )
-                        .await?;
-                        Ok((account_sdk, regions))
-                    }
-                    .await;
-                    (target, result)
-                }
-            })
+            .map(|target| reach_account(target, &sdk, config))
             .buffer_unordered(concurrency)
             .collect()
             .await;
@@ -242,16 +233,16 @@ async fn run_inner(
                             .collect(),
                     };
                     for (region, sdk) in places {
-                        units.push((
-                            source.clone(),
-                            SourceContext {
+                        units.push(Unit {
+                            source: source.clone(),
+                            ctx: SourceContext {
                                 run: run.clone(),
                                 account_id: target.account_id().to_owned(),
                                 region,
                                 sdk,
                                 limits: limits.clone(),
                             },
-                        ));
+                        });
                     }
                 }
             }
@@ -275,30 +266,7 @@ async fn run_inner(
 
     let progress = progress_bar(options.progress, units.len() as u64);
     let extracted: Vec<SourceResult> = futures::stream::iter(units)
-        .map(|(source, ctx)| {
-            let progress = progress.clone();
-            async move {
-                let span = tracing::info_span!(
-                    "source",
-                    source = source.name(),
-                    account_id = %ctx.account_id,
-                    region = %ctx.region
-                );
-                let result = extract_one(lake, source.as_ref(), &ctx)
-                    .instrument(span)
-                    .await;
-                if let Some(bar) = &progress {
-                    bar.set_message(format!(
-                        "{} {} {}",
-                        source.name(),
-                        ctx.account_id,
-                        ctx.region
-                    ));
-                    bar.inc(1);
-                }
-                result
-            }
-        })
+        .map(|unit: Unit| extract_unit(lake, unit, progress.clone()))
         .buffer_unordered(concurrency)
         .collect()
         .await;
@@ -446,6 +414,57 @@ async fn unreachable_account(
         }
     }
     results
+}
+
+/// One unit of a run: a source for one account and region.
+struct Unit {
+    source: Arc<dyn Source>,
+    ctx: SourceContext,
+}
+
+/// Extract one unit under its span.
+async fn extract_unit(
+    lake: &Lake,
+    unit: Unit,
+    progress: Option<indicatif::ProgressBar>,
+) -> SourceResult {
+    let Unit { source, ctx } = unit;
+    let span = tracing::info_span!(
+        "source",
+        source = source.name(),
+        account_id = %ctx.account_id,
+        region = %ctx.region
+    );
+    let result = extract_one(lake, source.as_ref(), &ctx)
+        .instrument(span)
+        .await;
+    if let Some(bar) = &progress {
+        bar.set_message(format!(
+            "{} {} {}",
+            source.name(),
+            ctx.account_id,
+            ctx.region
+        ));
+        bar.inc(1);
+    }
+    result
+}
+
+/// Credentials and regions of one account, or why it cannot be reached.
+async fn reach_account(
+    target: AccountTarget,
+    sdk: &SdkConfig,
+    config: &Config,
+) -> (AccountTarget, Result<ReachedAccount, ExtractError>) {
+    let account_sdk = account_sdk(&target, sdk, &config.scope).await;
+    let result = async {
+        verify_account(&target, &account_sdk).await?;
+        let regions =
+            account_regions(&config.scope.regions, &account_sdk, target.account_id()).await?;
+        Ok((account_sdk, regions))
+    }
+    .await;
+    (target, result)
 }
 
 async fn extract_one(lake: &Lake, source: &dyn Source, ctx: &SourceContext) -> SourceResult {
