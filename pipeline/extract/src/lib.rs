@@ -13,6 +13,7 @@ pub mod iam;
 mod limits;
 mod output;
 mod paginate;
+pub mod registry;
 mod source;
 
 pub use aws::{api_error, error_code, millis};

@@ -1,0 +1,559 @@
+//! Amazon ECR through the AWS SDK: repositories with their policies, images with their
+//! scan summaries, and scan findings (basic and enhanced), for one account and region.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_ecr::Client;
+use aws_sdk_ecr::types::{EnhancedImageScanFinding, ImageDetail, ImageScanFinding, Repository};
+
+use super::public::policy_public;
+use super::rows::{FindingRow, ImageConfigColumns, ImageRow, RepositoryRow, SeverityCounts};
+use super::{FINDINGS, IMAGES, REPOSITORIES, TABLES};
+use crate::{
+    CoverageStatus, ExtractError, Scope, Source, SourceContext, SourceOutput, TokenGuard,
+    api_error, error_code, millis,
+};
+
+const SOURCE: &str = "ecr";
+const KIND: &str = "ecr";
+
+/// Every ECR action the source calls: the read-only policy in `deploy/` must allow each.
+pub const ACTIONS: &[&str] = &[
+    "ecr:DescribeImageScanFindings",
+    "ecr:DescribeImages",
+    "ecr:DescribeRepositories",
+    "ecr:GetLifecyclePolicy",
+    "ecr:GetRegistryScanningConfiguration",
+    "ecr:GetRepositoryPolicy",
+];
+
+/// ECR's default quotas for these reads are 1 000 (DescribeRepositories) down to 20
+/// (DescribeImageScanFindings) calls a second per account and region; these keep a run
+/// well inside them while other tools share the quota.
+const RATES: &[(&str, crate::Rate)] = &[
+    ("ecr:DescribeRepositories", crate::Rate::new(10.0, 20.0)),
+    ("ecr:DescribeImages", crate::Rate::new(10.0, 20.0)),
+    ("ecr:DescribeImageScanFindings", crate::Rate::new(5.0, 10.0)),
+    ("ecr:GetRepositoryPolicy", crate::Rate::new(10.0, 20.0)),
+    ("ecr:GetLifecyclePolicy", crate::Rate::new(10.0, 20.0)),
+    (
+        "ecr:GetRegistryScanningConfiguration",
+        crate::Rate::new(1.0, 1.0),
+    ),
+];
+
+/// The ECR source.
+///
+/// Limitation: image config columns (user, entrypoint, environment names, labels) and
+/// platforms of multi-platform images are null for ECR, because reading them needs
+/// `BatchGetImage` per image plus a layer download through `GetDownloadUrlForLayer`,
+/// which costs more calls and data transfer than the rest of the source together.
+#[derive(Debug, Clone, Default)]
+pub struct EcrSource;
+
+#[async_trait]
+impl Source for EcrSource {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Regional
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        TABLES
+    }
+
+    fn rates(&self) -> &'static [(&'static str, crate::Rate)] {
+        RATES
+    }
+
+    async fn extract(
+        &self,
+        ctx: &SourceContext,
+        out: &mut SourceOutput,
+    ) -> Result<(), ExtractError> {
+        let client = Client::new(&ctx.sdk);
+        extract_with(&client, ctx, out).await
+    }
+}
+
+/// Calls and the first failure of one API family, for its coverage row.
+#[derive(Debug, Default)]
+struct Family {
+    calls: u32,
+    failure: Option<ExtractError>,
+}
+
+impl Family {
+    fn fail(&mut self, error: ExtractError) {
+        self.failure.get_or_insert(error);
+    }
+
+    fn record(self, out: &mut SourceOutput, api: &str, tables: &[&str]) {
+        match self.failure {
+            None => out.coverage(api, CoverageStatus::Ok, None, self.calls, tables),
+            Some(error) => {
+                tracing::warn!(source = SOURCE, api, %error, "API call family failed");
+                out.coverage(
+                    api,
+                    error.coverage_status(),
+                    Some(error.to_string()),
+                    self.calls,
+                    tables,
+                );
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Families {
+    scanning: Family,
+    repositories: Family,
+    policy: Family,
+    lifecycle: Family,
+    images: Family,
+    findings: Family,
+}
+
+pub(crate) async fn extract_with(
+    client: &Client,
+    ctx: &SourceContext,
+    out: &mut SourceOutput,
+) -> Result<(), ExtractError> {
+    let mut f = Families::default();
+    let scan_type = scanning_configuration(client, ctx, &mut f.scanning).await;
+
+    let repositories = match repositories(client, ctx, &mut f.repositories).await {
+        Ok(repositories) => repositories,
+        Err(error) => {
+            for table in TABLES {
+                out.fail_table(table, error.to_string());
+            }
+            f.repositories.fail(error);
+            f.scanning
+                .record(out, "GetRegistryScanningConfiguration", &[REPOSITORIES]);
+            f.repositories.record(out, "DescribeRepositories", TABLES);
+            return Ok(());
+        }
+    };
+
+    for repository in &repositories {
+        let name = repository.repository_name().unwrap_or_default().to_owned();
+        let row = repository_row(client, ctx, &mut f, repository, scan_type.clone()).await;
+        out.rows(REPOSITORIES, &[row]).await?;
+
+        let images = match images(client, ctx, &mut f.images, &name).await {
+            Ok(images) => images,
+            Err(error) => {
+                // Without the repository's images neither table is a full snapshot.
+                out.fail_table(IMAGES, error.to_string());
+                out.fail_table(FINDINGS, error.to_string());
+                f.images.fail(error);
+                continue;
+            }
+        };
+        let registry = registry_host(repository);
+        let rows: Vec<ImageRow> = images
+            .iter()
+            .map(|image| image_row(&registry, &name, image))
+            .collect();
+        out.rows(IMAGES, &rows).await?;
+
+        for image in &images {
+            let Some(digest) = image.image_digest() else {
+                continue;
+            };
+            // ECR has findings only for images with a scan status; asking for the others
+            // would be a ScanNotFoundException each.
+            if image.image_scan_status().is_none() || out.is_failed(FINDINGS) {
+                continue;
+            }
+            match findings(client, ctx, &mut f.findings, &registry, &name, digest).await {
+                Ok(rows) => out.rows(FINDINGS, &rows).await?,
+                Err(error) => {
+                    out.fail_table(FINDINGS, error.to_string());
+                    f.findings.fail(error);
+                }
+            }
+        }
+    }
+
+    f.scanning
+        .record(out, "GetRegistryScanningConfiguration", &[REPOSITORIES]);
+    f.repositories.record(out, "DescribeRepositories", &[REPOSITORIES]);
+    f.policy.record(out, "GetRepositoryPolicy", &[REPOSITORIES]);
+    f.lifecycle.record(out, "GetLifecyclePolicy", &[REPOSITORIES]);
+    f.images.record(out, "DescribeImages", &[IMAGES]);
+    f.findings.record(out, "DescribeImageScanFindings", &[FINDINGS]);
+    tracing::info!(
+        source = SOURCE,
+        account_id = %ctx.account_id,
+        region = %ctx.region,
+        repositories = repositories.len(),
+        "ECR read"
+    );
+    Ok(())
+}
+
+/// `BASIC` or `ENHANCED`; `None` when the configuration could not be read.
+async fn scanning_configuration(
+    client: &Client,
+    ctx: &SourceContext,
+    family: &mut Family,
+) -> Option<String> {
+    ctx.acquire("ecr:GetRegistryScanningConfiguration").await;
+    family.calls += 1;
+    match client.get_registry_scanning_configuration().send().await {
+        Ok(response) => response
+            .scanning_configuration()
+            .and_then(|c| c.scan_type())
+            .map(|t| t.as_str().to_owned()),
+        Err(err) => {
+            family.fail(api_error(
+                SOURCE,
+                "GetRegistryScanningConfiguration",
+                ctx,
+                &err,
+            ));
+            None
+        }
+    }
+}
+
+async fn repositories(
+    client: &Client,
+    ctx: &SourceContext,
+    family: &mut Family,
+) -> Result<Vec<Repository>, ExtractError> {
+    let mut guard = TokenGuard::new("DescribeRepositories");
+    let mut token: Option<String> = None;
+    let mut all = Vec::new();
+    loop {
+        ctx.acquire("ecr:DescribeRepositories").await;
+        family.calls += 1;
+        let page = client
+            .describe_repositories()
+            .set_next_token(token.clone())
+            .max_results(1000)
+            .send()
+            .await
+            .map_err(|err| api_error(SOURCE, "DescribeRepositories", ctx, &err))?;
+        all.extend(page.repositories().iter().cloned());
+        match guard.next(page.next_token())? {
+            Some(next) => token = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// The registry host of a repository: its URI up to the first `/`.
+fn registry_host(repository: &Repository) -> String {
+    repository
+        .repository_uri()
+        .and_then(|uri| uri.split('/').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn repository_row(
+    client: &Client,
+    ctx: &SourceContext,
+    f: &mut Families,
+    repository: &Repository,
+    scan_type: Option<String>,
+) -> RepositoryRow {
+    let name = repository.repository_name().unwrap_or_default();
+    let registry_id = repository.registry_id().map(str::to_owned);
+
+    ctx.acquire("ecr:GetRepositoryPolicy").await;
+    f.policy.calls += 1;
+    let (policy, policy_public) = match client
+        .get_repository_policy()
+        .repository_name(name)
+        .set_registry_id(registry_id.clone())
+        .send()
+        .await
+    {
+        Ok(response) => {
+            let text = response.policy_text().map(str::to_owned);
+            let public = match text.as_deref().map(policy_public) {
+                Some(Ok(public)) => Some(public),
+                Some(Err(error)) => {
+                    f.policy.fail(ExtractError::Invalid {
+                        source_name: SOURCE,
+                        account_id: ctx.account_id.clone(),
+                        message: format!("repository {name}: policy: {error}"),
+                    });
+                    None
+                }
+                None => Some(false),
+            };
+            (text, public)
+        }
+        Err(err) if error_code(&err).as_deref() == Some("RepositoryPolicyNotFoundException") => {
+            (None, Some(false))
+        }
+        Err(err) => {
+            f.policy
+                .fail(api_error(SOURCE, "GetRepositoryPolicy", ctx, &err));
+            (None, None)
+        }
+    };
+
+    ctx.acquire("ecr:GetLifecyclePolicy").await;
+    f.lifecycle.calls += 1;
+    let lifecycle_policy = match client
+        .get_lifecycle_policy()
+        .repository_name(name)
+        .set_registry_id(registry_id.clone())
+        .send()
+        .await
+    {
+        Ok(response) => response.lifecycle_policy_text().map(str::to_owned),
+        Err(err) if error_code(&err).as_deref() == Some("LifecyclePolicyNotFoundException") => {
+            None
+        }
+        Err(err) => {
+            f.lifecycle
+                .fail(api_error(SOURCE, "GetLifecyclePolicy", ctx, &err));
+            None
+        }
+    };
+
+    let encryption = repository.encryption_configuration();
+    RepositoryRow {
+        registry_kind: KIND,
+        registry: registry_host(repository),
+        repository_name: name.to_owned(),
+        repository_uri: repository.repository_uri().unwrap_or_default().to_owned(),
+        repository_arn: repository.repository_arn().map(str::to_owned),
+        registry_id,
+        created_at: millis(repository.created_at()),
+        tag_mutability: repository
+            .image_tag_mutability()
+            .map(|m| m.as_str().to_owned()),
+        scan_on_push: repository
+            .image_scanning_configuration()
+            .map(|c| c.scan_on_push()),
+        scan_type,
+        encryption_type: encryption.map(|e| e.encryption_type().as_str().to_owned()),
+        kms_key: encryption.and_then(|e| e.kms_key()).map(str::to_owned),
+        policy,
+        policy_public,
+        lifecycle_policy,
+    }
+}
+
+async fn images(
+    client: &Client,
+    ctx: &SourceContext,
+    family: &mut Family,
+    repository: &str,
+) -> Result<Vec<ImageDetail>, ExtractError> {
+    let mut guard = TokenGuard::new("DescribeImages");
+    let mut token: Option<String> = None;
+    let mut all = Vec::new();
+    loop {
+        ctx.acquire("ecr:DescribeImages").await;
+        family.calls += 1;
+        let page = client
+            .describe_images()
+            .repository_name(repository)
+            .set_next_token(token.clone())
+            .max_results(1000)
+            .send()
+            .await
+            .map_err(|err| api_error(SOURCE, "DescribeImages", ctx, &err))?;
+        all.extend(page.image_details().iter().cloned());
+        match guard.next(page.next_token())? {
+            Some(next) => token = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// An image row. Severity counts are null unless ECR sent a findings summary with counts:
+/// under enhanced scanning it sends none, and a missing summary is not "no findings".
+pub(crate) fn image_row(registry: &str, repository: &str, image: &ImageDetail) -> ImageRow {
+    let counts = image
+        .image_scan_findings_summary()
+        .and_then(|s| s.finding_severity_counts())
+        .map(|counts| {
+            SeverityCounts::from_map(
+                counts
+                    .iter()
+                    .map(|(severity, n)| (severity.as_str(), i64::from(*n))),
+            )
+        })
+        .unwrap_or_default();
+    let status = image.image_scan_status();
+    ImageRow {
+        registry_kind: KIND,
+        registry: registry.to_owned(),
+        repository_name: repository.to_owned(),
+        image_digest: image.image_digest().unwrap_or_default().to_owned(),
+        index_digest: None,
+        tags: image.image_tags().to_vec(),
+        pushed_at: millis(image.image_pushed_at()),
+        size_bytes: image.image_size_in_bytes(),
+        media_type: image.image_manifest_media_type().map(str::to_owned),
+        os: None,
+        architecture: None,
+        variant: None,
+        last_pulled_at: millis(image.last_recorded_pull_time()),
+        scan_status: status.and_then(|s| s.status()).map(|s| s.as_str().to_owned()),
+        scan_status_description: status.and_then(|s| s.description()).map(str::to_owned),
+        counts,
+        config: ImageConfigColumns::default(),
+        base_image_name: None,
+        base_image_digest: None,
+        layer_count: None,
+    }
+}
+
+async fn findings(
+    client: &Client,
+    ctx: &SourceContext,
+    family: &mut Family,
+    registry: &str,
+    repository: &str,
+    digest: &str,
+) -> Result<Vec<FindingRow>, ExtractError> {
+    let mut guard = TokenGuard::new("DescribeImageScanFindings");
+    let mut token: Option<String> = None;
+    let mut rows = Vec::new();
+    loop {
+        ctx.acquire("ecr:DescribeImageScanFindings").await;
+        family.calls += 1;
+        let result = client
+            .describe_image_scan_findings()
+            .repository_name(repository)
+            .image_id(
+                aws_sdk_ecr::types::ImageIdentifier::builder()
+                    .image_digest(digest)
+                    .build(),
+            )
+            .set_next_token(token.clone())
+            .max_results(1000)
+            .send()
+            .await;
+        let page = match result {
+            Ok(page) => page,
+            // The image has no scan (yet, or any more): no findings, not an error.
+            Err(err) if error_code(&err).as_deref() == Some("ScanNotFoundException") => {
+                return Ok(rows);
+            }
+            Err(err) => return Err(api_error(SOURCE, "DescribeImageScanFindings", ctx, &err)),
+        };
+        if let Some(found) = page.image_scan_findings() {
+            for finding in found.findings() {
+                rows.push(basic_finding(registry, repository, digest, finding));
+            }
+            for finding in found.enhanced_findings() {
+                rows.extend(enhanced_findings(registry, repository, digest, finding));
+            }
+        }
+        match guard.next(page.next_token())? {
+            Some(next) => token = Some(next),
+            None => return Ok(rows),
+        }
+    }
+}
+
+/// A basic-scanning finding. Its package and CVSS data are a key/value attribute list with
+/// numbers as strings; the CVSS 3 score wins over CVSS 2 when both are given.
+pub(crate) fn basic_finding(
+    registry: &str,
+    repository: &str,
+    digest: &str,
+    finding: &ImageScanFinding,
+) -> FindingRow {
+    let attributes: BTreeMap<&str, &str> = finding
+        .attributes()
+        .iter()
+        .filter_map(|a| Some((a.key(), a.value()?)))
+        .collect();
+    let get = |key: &str| attributes.get(key).map(|v| (*v).to_owned());
+    let (score, vector) = if attributes.contains_key("CVSS3_SCORE") {
+        (get("CVSS3_SCORE"), get("CVSS3_VECTOR"))
+    } else {
+        (get("CVSS2_SCORE"), get("CVSS2_VECTOR"))
+    };
+    FindingRow {
+        registry_kind: KIND,
+        registry: registry.to_owned(),
+        repository_name: repository.to_owned(),
+        image_digest: digest.to_owned(),
+        vulnerability_id: finding.name().unwrap_or_default().to_owned(),
+        severity: finding.severity().map(|s| s.as_str().to_owned()),
+        package_name: get("package_name"),
+        package_version: get("package_version"),
+        fixed_version: None,
+        cvss_score: score.and_then(|s| s.trim().parse::<f64>().ok()),
+        cvss_vector: vector,
+        uri: finding.uri().map(str::to_owned),
+        description: finding.description().map(str::to_owned),
+        status: None,
+        finding_source: "basic",
+    }
+}
+
+/// Rows of an enhanced (Amazon Inspector) finding: one per vulnerable package, or one
+/// without a package when Inspector names none.
+pub(crate) fn enhanced_findings(
+    registry: &str,
+    repository: &str,
+    digest: &str,
+    finding: &EnhancedImageScanFinding,
+) -> Vec<FindingRow> {
+    let details = finding.package_vulnerability_details();
+    let cvss = details.and_then(|d| {
+        let scores = d.cvss();
+        scores
+            .iter()
+            .filter(|c| c.version().is_some_and(|v| v.starts_with('3')))
+            .max_by(|a, b| a.version().cmp(&b.version()))
+            .or(scores.first())
+    });
+    let base = FindingRow {
+        registry_kind: KIND,
+        registry: registry.to_owned(),
+        repository_name: repository.to_owned(),
+        image_digest: digest.to_owned(),
+        vulnerability_id: details
+            .and_then(|d| d.vulnerability_id())
+            .or(finding.title())
+            .unwrap_or_default()
+            .to_owned(),
+        severity: finding.severity().map(str::to_owned),
+        package_name: None,
+        package_version: None,
+        fixed_version: None,
+        cvss_score: cvss.map(|c| c.base_score()).or_else(|| {
+            let score = finding.score();
+            (score > 0.0).then_some(score)
+        }),
+        cvss_vector: cvss.and_then(|c| c.scoring_vector()).map(str::to_owned),
+        uri: details.and_then(|d| d.source_url()).map(str::to_owned),
+        description: finding.description().map(str::to_owned),
+        status: finding.status().map(str::to_owned),
+        finding_source: "enhanced",
+    };
+    let packages = details.map(|d| d.vulnerable_packages()).unwrap_or_default();
+    if packages.is_empty() {
+        return vec![base];
+    }
+    packages
+        .iter()
+        .map(|package| FindingRow {
+            package_name: package.name().map(str::to_owned),
+            package_version: package.version().map(str::to_owned),
+            fixed_version: package.fixed_in_version().map(str::to_owned),
+            ..base.clone()
+        })
+        .collect()
+}
