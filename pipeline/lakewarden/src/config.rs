@@ -101,6 +101,7 @@ impl Default for AwsConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct SourcesConfig {
     pub iam: IamConfig,
+    pub registry: crate::registry_config::RegistryConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -160,6 +161,7 @@ impl Config {
             config.aws.max_attempts > 0,
             "aws.max_attempts must be at least 1"
         );
+        config.sources.registry.validate()?;
         Ok(config)
     }
 

@@ -82,6 +82,12 @@ pub fn sources(config: &Config) -> Vec<Arc<dyn Source>> {
             config.sources.iam.options(),
         )));
     }
+    if config.sources.registry.ecr {
+        sources.push(Arc::new(lakewarden_extract::registry::EcrSource));
+    }
+    if !config.sources.registry.oci.is_empty() {
+        sources.push(Arc::new(config.sources.registry.oci_source()));
+    }
     sources
 }
 
@@ -90,6 +96,7 @@ pub fn sources(config: &Config) -> Vec<Arc<dyn Source>> {
 pub fn api_actions() -> Vec<&'static str> {
     let mut actions = vec!["sts:GetCallerIdentity"];
     actions.extend_from_slice(lakewarden_extract::iam::ACTIONS);
+    actions.extend_from_slice(lakewarden_extract::registry::ACTIONS);
     actions.sort_unstable();
     actions
 }
