@@ -22,6 +22,9 @@ pub struct RegistryConfig {
     pub max_backoff_secs: u64,
     /// Timeout of one OCI registry request, in seconds.
     pub timeout_secs: u64,
+    /// Entries asked for per page of an OCI catalog or tag list; registries may send
+    /// fewer and page on with `Link` headers.
+    pub page_size: u32,
     /// The OCI registries to read, each a `[[sources.registry.oci]]` table.
     pub oci: Vec<OciRegistryConfig>,
 }
@@ -34,6 +37,7 @@ impl Default for RegistryConfig {
             max_attempts: 4,
             max_backoff_secs: 30,
             timeout_secs: 60,
+            page_size: 100,
             oci: Vec::new(),
         }
     }
@@ -111,6 +115,7 @@ impl RegistryConfig {
                 max_attempts: self.max_attempts,
                 max_backoff: Duration::from_secs(self.max_backoff_secs),
                 timeout: Duration::from_secs(self.timeout_secs.max(1)),
+                page_size: self.page_size.max(1),
                 ..OciOptions::default()
             },
         )
