@@ -337,3 +337,171 @@ fn oci_registry_basic_auth_and_a_failing_registry() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("wrong-password") && !stderr.contains(registry.get("/password")));
 }
+
+/// Seed ECR in the shared emulator; returns what the seed script printed.
+fn seed_ecr() -> Value {
+    let emulator = crate::harness::emulator();
+    let python = std::env::var_os("LAKEWARDEN_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".venv/bin/python"));
+    let output = Command::new(python)
+        .arg(repo_root().join("tests/harness/seed_ecr.py"))
+        .args(["--endpoint", &emulator.endpoint])
+        .args(["--access-key-id", &emulator.access_key_id])
+        .args(["--secret-access-key", &emulator.secret_access_key])
+        .args(["--account", ACCOUNT])
+        .output()
+        .expect("the ECR seed script runs");
+    assert!(
+        output.status.success(),
+        "seeding ECR failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the seed prints JSON")
+}
+
+#[test]
+fn ecr_snapshot_against_moto() {
+    let seeded = seed_ecr();
+    let work = tempfile::tempdir().expect("work dir");
+    let lake = work.path().join("lake");
+    let config = write_config(work.path(), "");
+    let text_config = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, text_config.replace("page_size = 2", "ecr = true")).expect("config");
+    let output = run_with(&config, &lake, &[]);
+    assert_success(&output);
+    let host = format!("{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com");
+
+    let repositories = duckdb(
+        &lake,
+        "SELECT * FROM registry_repositories ORDER BY repository_name;",
+    );
+    let names: Vec<&str> = repositories
+        .iter()
+        .map(|r| text(r, "repository_name"))
+        .collect();
+    assert_eq!(names, ["team/api", "team/empty", "team/worker"]);
+    let (api, empty, worker) = (&repositories[0], &repositories[1], &repositories[2]);
+    for row in &repositories {
+        assert_eq!(text(row, "registry_kind"), "ecr");
+        assert_eq!(text(row, "registry"), host);
+        assert_eq!(text(row, "registry_id"), ACCOUNT);
+        assert_eq!(text(row, "region"), "us-east-1");
+        assert_eq!(text(row, "scan_type"), "BASIC");
+        assert_eq!(
+            text(row, "repository_uri"),
+            format!("{host}/{}", text(row, "repository_name"))
+        );
+    }
+    assert_eq!(
+        text(api, "repository_arn"),
+        format!("arn:aws:ecr:us-east-1:{ACCOUNT}:repository/team/api")
+    );
+    assert_eq!(text(api, "tag_mutability"), "IMMUTABLE");
+    assert_eq!(api["scan_on_push"], true);
+    assert_eq!(text(api, "encryption_type"), "KMS");
+    assert_eq!(text(api, "kms_key"), seeded["kms_key"].as_str().expect("key"));
+    assert_eq!(api["policy_public"], true);
+    let policy: Value = serde_json::from_str(text(api, "policy")).expect("policy JSON");
+    assert_eq!(policy["Statement"][0]["Principal"], "*");
+    let lifecycle: Value =
+        serde_json::from_str(text(api, "lifecycle_policy")).expect("lifecycle JSON");
+    let seeded_lifecycle: Value =
+        serde_json::from_str(seeded["lifecycle"].as_str().expect("text")).expect("JSON");
+    assert_eq!(lifecycle, seeded_lifecycle);
+    assert_eq!(worker["policy_public"], false);
+    assert!(worker["lifecycle_policy"].is_null());
+    assert_eq!(text(worker, "tag_mutability"), "MUTABLE");
+    assert_eq!(text(worker, "encryption_type"), "AES256");
+    assert!(worker["kms_key"].is_null());
+    assert!(empty["policy"].is_null() && empty["lifecycle_policy"].is_null());
+    assert_eq!(empty["policy_public"], false);
+
+    let images = duckdb(&lake, "SELECT * FROM registry_images;");
+    assert_eq!(images.len(), 3, "{images:#?}");
+    let scanned = image(&images, seeded["api"].as_str().expect("digest"));
+    assert_eq!(strings(&scanned["tags"]), ["v2"]);
+    assert_eq!(text(scanned, "scan_status"), "COMPLETE");
+    assert_eq!(scanned["findings_high"], 1);
+    assert_eq!(scanned["findings_low"], 1);
+    assert_eq!(scanned["findings_critical"], 0);
+    assert_eq!(scanned["size_bytes"], 1002);
+    assert_eq!(
+        text(scanned, "media_type"),
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    assert!(!scanned["pushed_at"].is_null());
+    // Image config columns are not read for ECR (see the source's limitation).
+    assert!(scanned["user"].is_null() && scanned["runs_as_root"].is_null());
+    let untagged = image(&images, seeded["api_untagged"].as_str().expect("digest"));
+    assert_eq!(strings(&untagged["tags"]), Vec::<String>::new());
+    assert!(untagged["scan_status"].is_null());
+    for severity in ["critical", "high", "medium", "low", "informational", "undefined"] {
+        assert!(untagged[&format!("findings_{severity}")].is_null());
+    }
+    // Enhanced scanning: ACTIVE, and no counts rather than zeros.
+    let active = image(&images, seeded["worker"].as_str().expect("digest"));
+    assert_eq!(text(active, "scan_status"), "ACTIVE");
+    assert_eq!(
+        text(active, "scan_status_description"),
+        "Continuous scan is selected for image."
+    );
+    assert!(active["findings_high"].is_null() && active["findings_critical"].is_null());
+
+    let findings = duckdb(
+        &lake,
+        "SELECT repository_name, vulnerability_id, severity, package_name, package_version, \
+         fixed_version, cvss_score, cvss_vector, uri, status, finding_source \
+         FROM registry_image_findings ORDER BY vulnerability_id;",
+    );
+    let rows: Vec<Value> = findings.into_iter().map(Value::Object).collect();
+    assert_eq!(
+        rows,
+        vec![
+            serde_json::json!({"repository_name": "team/api", "vulnerability_id": "CVE-2011-3374",
+                "severity": "LOW", "package_name": "apt", "package_version": "2.6.1",
+                "fixed_version": null, "cvss_score": 4.3, "cvss_vector": null,
+                "uri": "https://security-tracker.debian.org/tracker/CVE-2011-3374",
+                "status": null, "finding_source": "basic"}),
+            serde_json::json!({"repository_name": "team/worker", "vulnerability_id": "CVE-2020-8203",
+                "severity": "HIGH", "package_name": "lodash", "package_version": "4.17.15",
+                "fixed_version": "4.17.19", "cvss_score": 7.4,
+                "cvss_vector": "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:H/A:H",
+                "uri": "https://nvd.nist.gov/vuln/detail/CVE-2020-8203",
+                "status": "ACTIVE", "finding_source": "enhanced"}),
+            serde_json::json!({"repository_name": "team/api", "vulnerability_id": "CVE-2024-6387",
+                "severity": "HIGH", "package_name": "openssh",
+                "package_version": "1:9.2p1-2+deb12u2", "fixed_version": null, "cvss_score": 8.1,
+                "cvss_vector": "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H",
+                "uri": "https://security-tracker.debian.org/tracker/CVE-2024-6387",
+                "status": null, "finding_source": "basic"}),
+        ]
+    );
+
+    let coverage = duckdb(
+        &lake,
+        "SELECT api, status, calls FROM lake_coverage WHERE source = 'ecr' ORDER BY api;",
+    );
+    let got: Vec<(String, String, i64)> = coverage
+        .iter()
+        .map(|r| {
+            (
+                text(r, "api").to_owned(),
+                text(r, "status").to_owned(),
+                r["calls"].as_i64().expect("calls"),
+            )
+        })
+        .collect();
+    let expect = |api: &str, calls: i64| (api.to_owned(), "ok".to_owned(), calls);
+    assert_eq!(
+        got,
+        [
+            expect("DescribeImageScanFindings", 3),
+            expect("DescribeImages", 3),
+            expect("DescribeRepositories", 1),
+            expect("GetLifecyclePolicy", 3),
+            expect("GetRegistryScanningConfiguration", 1),
+            expect("GetRepositoryPolicy", 3),
+        ]
+    );
+}

@@ -82,7 +82,7 @@ impl Source for EcrSource {
 
 /// Calls and the first failure of one API family, for its coverage row.
 #[derive(Debug, Default)]
-struct Family {
+pub(crate) struct Family {
     calls: u32,
     failure: Option<ExtractError>,
 }
@@ -157,29 +157,28 @@ pub(crate) async fn extract_with(
             }
         };
         let registry = registry_host(repository);
-        let rows: Vec<ImageRow> = images
-            .iter()
-            .map(|image| image_row(&registry, &name, image))
-            .collect();
-        out.rows(IMAGES, &rows).await?;
-
+        let mut rows = Vec::with_capacity(images.len());
         for image in &images {
-            let Some(digest) = image.image_digest() else {
-                continue;
-            };
-            // ECR has findings only for images with a scan status; asking for the others
-            // would be a ScanNotFoundException each.
-            if image.image_scan_status().is_none() || out.is_failed(FINDINGS) {
+            let mut row = image_row(&registry, &name, image);
+            if out.is_failed(FINDINGS) {
+                rows.push(row);
                 continue;
             }
-            match findings(client, ctx, &mut f.findings, &registry, &name, digest).await {
-                Ok(rows) => out.rows(FINDINGS, &rows).await?,
+            match findings(client, ctx, &mut f.findings, &registry, &name, &row.image_digest)
+                .await
+            {
+                Ok(scan) => {
+                    scan.complete(&mut row);
+                    out.rows(FINDINGS, &scan.rows).await?;
+                }
                 Err(error) => {
                     out.fail_table(FINDINGS, error.to_string());
                     f.findings.fail(error);
                 }
             }
+            rows.push(row);
         }
+        out.rows(IMAGES, &rows).await?;
     }
 
     f.scanning
@@ -415,17 +414,44 @@ pub(crate) fn image_row(registry: &str, repository: &str, image: &ImageDetail) -
     }
 }
 
-async fn findings(
+/// What `DescribeImageScanFindings` said of one image.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    pub(crate) rows: Vec<FindingRow>,
+    status: Option<String>,
+    description: Option<String>,
+    counts: Option<SeverityCounts>,
+}
+
+impl Scan {
+    /// Fill what `DescribeImages` left out of an image row: the scan status and, for basic
+    /// scanning, the severity counts. Under enhanced scanning ECR sends no counts, and
+    /// they stay null.
+    pub(crate) fn complete(&self, row: &mut ImageRow) {
+        if row.scan_status.is_none() {
+            row.scan_status.clone_from(&self.status);
+            row.scan_status_description.clone_from(&self.description);
+        }
+        if row.counts.findings_high.is_none()
+            && let Some(counts) = &self.counts
+        {
+            row.counts = counts.clone();
+        }
+    }
+}
+
+/// Every finding of one image, page by page. An image never scanned is an empty scan.
+pub(crate) async fn findings(
     client: &Client,
     ctx: &SourceContext,
     family: &mut Family,
     registry: &str,
     repository: &str,
     digest: &str,
-) -> Result<Vec<FindingRow>, ExtractError> {
+) -> Result<Scan, ExtractError> {
     let mut guard = TokenGuard::new("DescribeImageScanFindings");
     let mut token: Option<String> = None;
-    let mut rows = Vec::new();
+    let mut scan = Scan::default();
     loop {
         ctx.acquire("ecr:DescribeImageScanFindings").await;
         family.calls += 1;
@@ -445,21 +471,36 @@ async fn findings(
             Ok(page) => page,
             // The image has no scan (yet, or any more): no findings, not an error.
             Err(err) if error_code(&err).as_deref() == Some("ScanNotFoundException") => {
-                return Ok(rows);
+                return Ok(scan);
             }
             Err(err) => return Err(api_error(SOURCE, "DescribeImageScanFindings", ctx, &err)),
         };
+        if let Some(status) = page.image_scan_status() {
+            scan.status = status.status().map(|s| s.as_str().to_owned());
+            scan.description = status.description().map(str::to_owned);
+        }
         if let Some(found) = page.image_scan_findings() {
+            if scan.counts.is_none()
+                && let Some(counts) = found.finding_severity_counts()
+            {
+                scan.counts = Some(SeverityCounts::from_map(
+                    counts
+                        .iter()
+                        .map(|(severity, n)| (severity.as_str(), i64::from(*n))),
+                ));
+            }
             for finding in found.findings() {
-                rows.push(basic_finding(registry, repository, digest, finding));
+                scan.rows
+                    .push(basic_finding(registry, repository, digest, finding));
             }
             for finding in found.enhanced_findings() {
-                rows.extend(enhanced_findings(registry, repository, digest, finding));
+                scan.rows
+                    .extend(enhanced_findings(registry, repository, digest, finding));
             }
         }
         match guard.next(page.next_token())? {
             Some(next) => token = Some(next),
-            None => return Ok(rows),
+            None => return Ok(scan),
         }
     }
 }
