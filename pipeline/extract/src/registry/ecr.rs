@@ -83,7 +83,7 @@ impl Source for EcrSource {
 /// Calls and the first failure of one API family, for its coverage row.
 #[derive(Debug, Default)]
 pub(crate) struct Family {
-    calls: u32,
+    pub(crate) calls: u32,
     failure: Option<ExtractError>,
 }
 
