@@ -89,7 +89,9 @@ fn write_config(dir: &Path, registries: &str) -> PathBuf {
 
 fn run_with(config: &Path, lake: &Path, env: &[(&str, &str)]) -> Output {
     let mut command = lakewarden();
-    command.args(["run", "--no-progress", "--config"]).arg(config);
+    command
+        .args(["run", "--no-progress", "--config"])
+        .arg(config);
     command.arg("--lake").arg(lake);
     for (key, value) in env {
         command.env(key, value);
@@ -150,7 +152,10 @@ fn assert_nowhere_in_lake(lake: &Path, needle: &str) {
             }
         }
     }
-    assert!(parquet_files > 3, "only {parquet_files} Parquet files in the lake");
+    assert!(
+        parquet_files > 3,
+        "only {parquet_files} Parquet files in the lake"
+    );
 }
 
 /// What every run against the test registry must have written.
@@ -178,7 +183,10 @@ fn assert_registry_tables(lake: &Path, registry: &Registry) {
             text(row, "repository_uri"),
             format!("{host}/{}", text(row, "repository_name"))
         );
-        assert!(row["policy"].is_null() && row["policy_public"].is_null(), "{row:?}");
+        assert!(
+            row["policy"].is_null() && row["policy_public"].is_null(),
+            "{row:?}"
+        );
         assert!(row["scan_on_push"].is_null());
     }
 
@@ -192,7 +200,10 @@ fn assert_registry_tables(lake: &Path, registry: &Registry) {
     assert_eq!(text(web, "repository_name"), "apps/web");
     assert_eq!(strings(&web["tags"]), ["1.0", "latest"]);
     assert!(web["index_digest"].is_null());
-    assert_eq!(text(web, "media_type"), "application/vnd.oci.image.manifest.v1+json");
+    assert_eq!(
+        text(web, "media_type"),
+        "application/vnd.oci.image.manifest.v1+json"
+    );
     assert_eq!(web["size_bytes"], registry.ready["images"]["web"]["size"]);
     assert_eq!(web["layer_count"], 1);
     assert_eq!(text(web, "os"), "linux");
@@ -214,7 +225,12 @@ fn assert_registry_tables(lake: &Path, registry: &Registry) {
     assert_eq!(text(web, "image_created_at"), "2026-11-30 12:00:00+00");
     assert_eq!(text(web, "base_image_name"), registry.get("/base_name"));
     assert_eq!(text(web, "base_image_digest"), registry.get("/base_digest"));
-    for column in ["pushed_at", "last_pulled_at", "scan_status", "findings_critical"] {
+    for column in [
+        "pushed_at",
+        "last_pulled_at",
+        "scan_status",
+        "findings_critical",
+    ] {
         assert!(web[column].is_null(), "{column}: {web:?}");
     }
 
@@ -332,7 +348,10 @@ fn oci_registry_basic_auth_and_a_failing_registry() {
     let statuses: Vec<&str> = coverage.iter().map(|r| text(r, "status")).collect();
     assert_eq!(statuses, ["access_denied", "ok"]);
     let denied = text(&coverage[0], "message");
-    assert!(denied.contains("/v2/apps/web/tags/list") && denied.contains("401"), "{denied}");
+    assert!(
+        denied.contains("/v2/apps/web/tags/list") && denied.contains("401"),
+        "{denied}"
+    );
     assert!(!denied.contains("wrong-password"), "{denied}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("wrong-password") && !stderr.contains(registry.get("/password")));
@@ -400,7 +419,10 @@ fn ecr_snapshot_against_moto() {
     assert_eq!(text(api, "tag_mutability"), "IMMUTABLE");
     assert_eq!(api["scan_on_push"], true);
     assert_eq!(text(api, "encryption_type"), "KMS");
-    assert_eq!(text(api, "kms_key"), seeded["kms_key"].as_str().expect("key"));
+    assert_eq!(
+        text(api, "kms_key"),
+        seeded["kms_key"].as_str().expect("key")
+    );
     assert_eq!(api["policy_public"], true);
     let policy: Value = serde_json::from_str(text(api, "policy")).expect("policy JSON");
     assert_eq!(policy["Statement"][0]["Principal"], "*");
@@ -436,7 +458,14 @@ fn ecr_snapshot_against_moto() {
     let untagged = image(&images, seeded["api_untagged"].as_str().expect("digest"));
     assert_eq!(strings(&untagged["tags"]), Vec::<String>::new());
     assert!(untagged["scan_status"].is_null());
-    for severity in ["critical", "high", "medium", "low", "informational", "undefined"] {
+    for severity in [
+        "critical",
+        "high",
+        "medium",
+        "low",
+        "informational",
+        "undefined",
+    ] {
         assert!(untagged[&format!("findings_{severity}")].is_null());
     }
     // Enhanced scanning: ACTIVE, and no counts rather than zeros.

@@ -4,6 +4,6 @@
 pub mod check;
 pub mod config;
 pub mod ddl;
-pub mod registry_config;
 pub mod docs;
+pub mod registry_config;
 pub mod run;

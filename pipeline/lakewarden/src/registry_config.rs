@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use lakewarden_extract::registry::{OciOptions, OciRegistry, OciSource, Secret};
 use lakewarden_extract::registry::oci::OciCredentials;
+use lakewarden_extract::registry::{OciOptions, OciRegistry, OciSource, Secret};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -180,7 +180,8 @@ password_env = "GHCR_TOKEN"
     fn conflicting_or_incomplete_registry_settings_are_refused() {
         let both = "[[sources.registry.oci]]\nurl = \"https://r.example\"\nusername = \"u\"\npassword = \"p\"\npassword_env = \"P\"\n";
         assert!(format!("{:#}", Config::parse(both).expect_err("two")).contains("at most one"));
-        let no_user = "[[sources.registry.oci]]\nurl = \"https://r.example\"\npassword_env = \"P\"\n";
+        let no_user =
+            "[[sources.registry.oci]]\nurl = \"https://r.example\"\npassword_env = \"P\"\n";
         assert!(format!("{:#}", Config::parse(no_user).expect_err("user")).contains("username"));
         let bad_url = "[[sources.registry.oci]]\nurl = \"ftp://r.example\"\n";
         assert!(format!("{:#}", Config::parse(bad_url).expect_err("url")).contains("oci[0]"));

@@ -164,8 +164,15 @@ pub(crate) async fn extract_with(
                 rows.push(row);
                 continue;
             }
-            match findings(client, ctx, &mut f.findings, &registry, &name, &row.image_digest)
-                .await
+            match findings(
+                client,
+                ctx,
+                &mut f.findings,
+                &registry,
+                &name,
+                &row.image_digest,
+            )
+            .await
             {
                 Ok(scan) => {
                     scan.complete(&mut row);
@@ -183,11 +190,14 @@ pub(crate) async fn extract_with(
 
     f.scanning
         .record(out, "GetRegistryScanningConfiguration", &[REPOSITORIES]);
-    f.repositories.record(out, "DescribeRepositories", &[REPOSITORIES]);
+    f.repositories
+        .record(out, "DescribeRepositories", &[REPOSITORIES]);
     f.policy.record(out, "GetRepositoryPolicy", &[REPOSITORIES]);
-    f.lifecycle.record(out, "GetLifecyclePolicy", &[REPOSITORIES]);
+    f.lifecycle
+        .record(out, "GetLifecyclePolicy", &[REPOSITORIES]);
     f.images.record(out, "DescribeImages", &[IMAGES]);
-    f.findings.record(out, "DescribeImageScanFindings", &[FINDINGS]);
+    f.findings
+        .record(out, "DescribeImageScanFindings", &[FINDINGS]);
     tracing::info!(
         source = SOURCE,
         account_id = %ctx.account_id,
@@ -313,9 +323,7 @@ async fn repository_row(
         .await
     {
         Ok(response) => response.lifecycle_policy_text().map(str::to_owned),
-        Err(err) if error_code(&err).as_deref() == Some("LifecyclePolicyNotFoundException") => {
-            None
-        }
+        Err(err) if error_code(&err).as_deref() == Some("LifecyclePolicyNotFoundException") => None,
         Err(err) => {
             f.lifecycle
                 .fail(api_error(SOURCE, "GetLifecyclePolicy", ctx, &err));
@@ -404,7 +412,9 @@ pub(crate) fn image_row(registry: &str, repository: &str, image: &ImageDetail) -
         architecture: None,
         variant: None,
         last_pulled_at: millis(image.last_recorded_pull_time()),
-        scan_status: status.and_then(|s| s.status()).map(|s| s.as_str().to_owned()),
+        scan_status: status
+            .and_then(|s| s.status())
+            .map(|s| s.as_str().to_owned()),
         scan_status_description: status.and_then(|s| s.description()).map(str::to_owned),
         counts,
         config: ImageConfigColumns::default(),

@@ -112,7 +112,10 @@ fn sent(replay: &StaticReplayClient) -> Vec<(String, Value)> {
                 .expect("a JSON 1.1 request names its target");
             let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
             let body = request.body().bytes().expect("the body is in memory");
-            (operation, serde_json::from_slice(body).expect("a JSON body"))
+            (
+                operation,
+                serde_json::from_slice(body).expect("a JSON body"),
+            )
         })
         .collect()
 }
@@ -211,7 +214,14 @@ async fn a_repeated_scan_findings_token_is_an_error_not_a_loop() {
     .await
     .expect_err("the same token twice");
     assert!(
-        matches!(error, ExtractError::RepeatedToken { api: "DescribeImageScanFindings", pages: 2, .. }),
+        matches!(
+            error,
+            ExtractError::RepeatedToken {
+                api: "DescribeImageScanFindings",
+                pages: 2,
+                ..
+            }
+        ),
         "{error}"
     );
 }
@@ -244,7 +254,11 @@ async fn read_rows(lake: &Lake, files: &[String]) -> Vec<serde_json::Map<String,
             continue;
         }
         let values: Vec<Value> = serde_json::from_slice(&text).expect("rows");
-        rows.extend(values.into_iter().map(|v| v.as_object().expect("row").clone()));
+        rows.extend(
+            values
+                .into_iter()
+                .map(|v| v.as_object().expect("row").clone()),
+        );
     }
     rows
 }
@@ -316,7 +330,10 @@ async fn the_source_under_enhanced_scanning_with_normal_and_denied_errors() {
     assert_eq!(repositories.len(), 1);
     let repository = &repositories[0];
     assert_eq!(repository["scan_type"], "ENHANCED");
-    assert_eq!(repository["policy_public"], false, "no policy is not public");
+    assert_eq!(
+        repository["policy_public"], false,
+        "no policy is not public"
+    );
     assert!(repository["policy"].is_null());
     assert!(
         repository["lifecycle_policy"].is_null(),
@@ -338,14 +355,28 @@ async fn the_source_under_enhanced_scanning_with_normal_and_denied_errors() {
         .iter()
         .find(|r| r["image_digest"] == DIGEST_2)
         .expect("second image");
-    assert_eq!(second["tags"], json!([]), "untagged: an empty list, not null");
+    assert_eq!(
+        second["tags"],
+        json!([]),
+        "untagged: an empty list, not null"
+    );
     assert_eq!(second["scan_status"], "ACTIVE");
     assert_eq!(second["pushed_at"], "2019-08-06T21:51:40.250Z");
     assert_eq!(second["last_pulled_at"], "2023-11-14T22:13:20.500Z");
     // Enhanced scanning: neither DescribeImages nor the findings report counts, so
     // every count is null, not 0.
-    for severity in ["critical", "high", "medium", "low", "informational", "undefined"] {
-        assert!(second[&format!("findings_{severity}")].is_null(), "{second:?}");
+    for severity in [
+        "critical",
+        "high",
+        "medium",
+        "low",
+        "informational",
+        "undefined",
+    ] {
+        assert!(
+            second[&format!("findings_{severity}")].is_null(),
+            "{second:?}"
+        );
     }
 
     let findings = read_rows(&lake, &written(FINDINGS)).await;

@@ -404,6 +404,10 @@ mod tests {
         );
         let err = docker_config_auth("c.json", text, "127.0.0.1:5000").expect_err("no colon");
         assert!(err.to_string().contains("c.json"), "{err}");
-        assert!(format!("{:?}", Secret::new("hubpass")).find("hubpass").is_none());
+        assert!(
+            format!("{:?}", Secret::new("hubpass"))
+                .find("hubpass")
+                .is_none()
+        );
     }
 }

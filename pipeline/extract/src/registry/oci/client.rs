@@ -278,10 +278,11 @@ impl RegistryClient {
             });
         }
         let body = read_bounded(token_url, response).await?;
-        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| OciError::Invalid {
-            url: shown.clone(),
-            message: format!("the token response is not JSON: {e}"),
-        })?;
+        let parsed: TokenResponse =
+            serde_json::from_slice(&body).map_err(|e| OciError::Invalid {
+                url: shown.clone(),
+                message: format!("the token response is not JSON: {e}"),
+            })?;
         parsed
             .token_and_lifetime()
             .ok_or_else(|| OciError::Invalid {
@@ -307,9 +308,7 @@ impl RegistryClient {
                     retry_after(response.headers()),
                 ),
                 Ok(_) => return Ok(result.expect("matched Ok")),
-                Err(error) if error.is_connect() || error.is_timeout() => {
-                    (error.to_string(), None)
-                }
+                Err(error) if error.is_connect() || error.is_timeout() => (error.to_string(), None),
                 Err(error) => {
                     return Err(OciError::Http {
                         url: url.to_string(),
@@ -352,8 +351,7 @@ impl RegistryClient {
 }
 
 fn retryable_status(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS
-        || matches!(status.as_u16(), 500 | 502 | 503 | 504)
+    status == StatusCode::TOO_MANY_REQUESTS || matches!(status.as_u16(), 500 | 502 | 503 | 504)
 }
 
 fn basic_header(username: &str, password: &Secret) -> String {
@@ -430,10 +428,7 @@ mod tests {
     fn retry_after_in_seconds_or_as_a_date() {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(
-            retry_after(&headers),
-            Some(Duration::from_secs(7))
-        );
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
         headers.insert(
             RETRY_AFTER,
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
@@ -445,7 +440,10 @@ mod tests {
             HeaderValue::from_str(&httpdate::fmt_http_date(later)).expect("header"),
         );
         let wait = retry_after(&headers).expect("a date");
-        assert!(wait > Duration::from_secs(115) && wait <= Duration::from_secs(120), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(115) && wait <= Duration::from_secs(120),
+            "{wait:?}"
+        );
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
     }

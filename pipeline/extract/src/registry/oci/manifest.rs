@@ -286,14 +286,21 @@ mod tests {
         assert_eq!(c.runs_as_root, Some(false));
         assert_eq!(
             c.env_names,
-            Some(vec!["PATH".to_owned(), "API_TOKEN".to_owned(), "EMPTY".to_owned()])
+            Some(vec![
+                "PATH".to_owned(),
+                "API_TOKEN".to_owned(),
+                "EMPTY".to_owned()
+            ])
         );
         assert_eq!(c.entrypoint, Some(vec!["/bin/app".to_owned()]));
         assert_eq!(c.command, Some(vec![]));
         assert_eq!(c.exposed_ports, Some(vec!["8080/tcp".to_owned()]));
         assert_eq!(config.platform.variant.as_deref(), Some("v8"));
         let debug = format!("{config:?}");
-        assert!(!debug.contains("hunter2") && !debug.contains("/usr/bin"), "{debug}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("/usr/bin"),
+            "{debug}"
+        );
 
         let bare = parse_image_config(br#"{"architecture":"amd64","os":"linux"}"#).expect("ok");
         assert_eq!(bare.columns.user.as_deref(), Some(""));
@@ -329,7 +336,11 @@ mod tests {
         assert!(is_attestation(&i.manifests[1]));
 
         let v1 = br#"{"schemaVersion":1,"name":"a","tag":"b","fsLayers":[]}"#;
-        assert!(parse_manifest(None, v1).expect_err("refused").contains("schema 1"));
+        assert!(
+            parse_manifest(None, v1)
+                .expect_err("refused")
+                .contains("schema 1")
+        );
         assert!(parse_manifest(None, b"{}").is_err());
         assert_eq!(
             sha256_digest(b""),

@@ -126,7 +126,7 @@ struct Collected {
     repositories: Vec<RepositoryRow>,
     images: Vec<ImageRow>,
     /// Repositories or images skipped, with why.
-    skipped: Vec<(String, String)>,
+    skipped: Vec<Skipped>,
 }
 
 /// Read one registry and write its rows; a registry that cannot be read is a coverage
@@ -149,7 +149,11 @@ async fn read_registry(
     match collect(&client, registry, options).await {
         Ok(collected) => {
             for (object, message) in &collected.skipped {
-                out.row_error(IMAGES, format!("{}/{object}", client.host()), message.clone());
+                out.row_error(
+                    IMAGES,
+                    format!("{}/{object}", client.host()),
+                    message.clone(),
+                );
             }
             out.rows(REPOSITORIES, &collected.repositories).await?;
             out.rows(IMAGES, &collected.images).await?;
@@ -174,15 +178,21 @@ async fn read_registry(
                 _ => CoverageStatus::Error,
             };
             tracing::warn!(registry = %client.host(), %error, "Registry not read; the other registries go on");
-            out.coverage(&api, status, Some(error.to_string()), client.calls(), TABLES);
+            out.coverage(
+                &api,
+                status,
+                Some(error.to_string()),
+                client.calls(),
+                TABLES,
+            );
         }
     }
     Ok(())
 }
 
 fn connect(registry: &OciRegistry, options: &OciOptions) -> Result<RegistryClient, String> {
-    let base = Url::parse(&registry.url)
-        .map_err(|e| format!("registry URL {}: {e}", registry.url))?;
+    let base =
+        Url::parse(&registry.url).map_err(|e| format!("registry URL {}: {e}", registry.url))?;
     if !matches!(base.scheme(), "http" | "https") {
         return Err(format!(
             "registry URL {}: the scheme must be http or https",
@@ -344,7 +354,11 @@ async fn catalog(client: &RegistryClient, page_size: u32) -> Result<Vec<String>,
     Ok(names)
 }
 
-async fn tags(client: &RegistryClient, name: &str, page_size: u32) -> Result<Vec<String>, OciError> {
+async fn tags(
+    client: &RegistryClient,
+    name: &str,
+    page_size: u32,
+) -> Result<Vec<String>, OciError> {
     let mut tags = Vec::new();
     paged(
         client,
@@ -362,17 +376,23 @@ fn pull_scope(name: &str) -> String {
     format!("repository:{name}:pull")
 }
 
+/// An object skipped (`repo:tag`, `repo@digest`) and why.
+type Skipped = (String, String);
+
+/// A manifest fetched, or why it could not be used (`Ok(Err)`: skip it), or an error that
+/// ends the registry.
+type ManifestOutcome = Result<Result<Fetched, String>, OciError>;
+
+/// An image row, or the image skipped, or an error that ends the registry.
+type RowOutcome = Result<Result<ImageRow, Skipped>, OciError>;
+
 /// A manifest fetched by tag or digest, with its digest.
 struct Fetched {
     digest: String,
     manifest: Manifest,
 }
 
-async fn fetch_manifest(
-    client: &RegistryClient,
-    name: &str,
-    reference: &str,
-) -> Result<Result<Fetched, String>, OciError> {
+async fn fetch_manifest(client: &RegistryClient, name: &str, reference: &str) -> ManifestOutcome {
     let url = client.url(&format!("/v2/{name}/manifests/{reference}"))?;
     let fetched = client.get(&url, &pull_scope(name), MANIFEST_ACCEPT).await?;
     let computed = sha256_digest(&fetched.body);
@@ -417,17 +437,16 @@ async fn images(
     name: &str,
     tags: &[String],
     concurrency: usize,
-) -> Result<(Vec<ImageRow>, Vec<(String, String)>), OciError> {
+) -> Result<(Vec<ImageRow>, Vec<Skipped>), OciError> {
     let mut skipped = Vec::new();
-    let fetched: Vec<(String, Result<Result<Fetched, String>, OciError>)> =
-        futures::stream::iter(tags.iter().cloned())
-            .map(|tag| async move {
-                let result = fetch_manifest(client, name, &tag).await;
-                (tag, result)
-            })
-            .buffered(concurrency.max(1))
-            .collect()
-            .await;
+    let fetched: Vec<(String, ManifestOutcome)> = futures::stream::iter(tags.iter().cloned())
+        .map(|tag| async move {
+            let result = fetch_manifest(client, name, &tag).await;
+            (tag, result)
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
     let mut by_digest: BTreeMap<String, (Manifest, Vec<String>)> = BTreeMap::new();
     for (tag, result) in fetched {
         match result {
@@ -468,12 +487,11 @@ async fn images(
             }
         }
     }
-    let results: Vec<Result<Result<ImageRow, (String, String)>, OciError>> =
-        futures::stream::iter(work)
-            .map(|item| image_row(client, name, item))
-            .buffered(concurrency.max(1))
-            .collect()
-            .await;
+    let results: Vec<RowOutcome> = futures::stream::iter(work)
+        .map(|item| image_row(client, name, item))
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
     let mut rows = Vec::new();
     for result in results {
         match result? {
@@ -495,11 +513,7 @@ struct Work {
 
 /// One image row. An image whose manifest or config cannot be read is skipped with why;
 /// only an authentication failure is an error for the whole registry.
-async fn image_row(
-    client: &RegistryClient,
-    name: &str,
-    item: Work,
-) -> Result<Result<ImageRow, (String, String)>, OciError> {
+async fn image_row(client: &RegistryClient, name: &str, item: Work) -> RowOutcome {
     let object = format!("{name}@{}", item.digest);
     let skip = |message: String| Ok(Err((object.clone(), message)));
     let manifest = match item.manifest {
@@ -519,8 +533,7 @@ async fn image_row(
     let config = match client.get(&url, &pull_scope(name), "").await {
         Ok(blob) => {
             let computed = sha256_digest(&blob.body);
-            if manifest.config.digest.starts_with("sha256:") && computed != manifest.config.digest
-            {
+            if manifest.config.digest.starts_with("sha256:") && computed != manifest.config.digest {
                 return skip(format!(
                     "config {}: the content hashes to {computed}",
                     manifest.config.digest
@@ -528,7 +541,9 @@ async fn image_row(
             }
             match parse_image_config(&blob.body) {
                 Ok(config) => config,
-                Err(message) => return skip(format!("config {}: {message}", manifest.config.digest)),
+                Err(message) => {
+                    return skip(format!("config {}: {message}", manifest.config.digest));
+                }
             }
         }
         Err(error @ OciError::Unauthorized { .. }) => return Err(error),
