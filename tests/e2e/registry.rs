@@ -160,6 +160,7 @@ fn assert_nowhere_in_lake(lake: &Path, needle: &str) {
 
 /// What every run against the test registry must have written.
 fn assert_registry_tables(lake: &Path, registry: &Registry) {
+    assert_nowhere_in_lake(lake, registry.get("/canary"));
     let host = registry.get("/host");
 
     let repositories = duckdb(
@@ -270,8 +271,6 @@ fn assert_registry_tables(lake: &Path, registry: &Registry) {
     // OCI registries have no scan findings; the table is committed empty.
     let findings = duckdb(lake, "SELECT count(*) AS n FROM registry_image_findings;");
     assert_eq!(findings[0]["n"], 0);
-
-    assert_nowhere_in_lake(lake, registry.get("/canary"));
 }
 
 #[test]

@@ -80,6 +80,11 @@ impl RegistryConfig {
                 "{at}.url {:?} must be an http or https URL with a host",
                 registry.url
             );
+            anyhow::ensure!(
+                url.username().is_empty() && url.password().is_none(),
+                "{at}.url must not hold credentials: use username with password_env, or \
+                 docker_config"
+            );
             let sources = [
                 registry.password.is_some(),
                 registry.password_env.is_some(),
@@ -185,6 +190,12 @@ password_env = "GHCR_TOKEN"
         assert!(format!("{:#}", Config::parse(no_user).expect_err("user")).contains("username"));
         let bad_url = "[[sources.registry.oci]]\nurl = \"ftp://r.example\"\n";
         assert!(format!("{:#}", Config::parse(bad_url).expect_err("url")).contains("oci[0]"));
+        let userinfo = "[[sources.registry.oci]]\nurl = \"https://u:hunter2@r.example\"\n";
+        let err = format!("{:#}", Config::parse(userinfo).expect_err("userinfo"));
+        assert!(
+            err.contains("must not hold credentials") && !err.contains("hunter2"),
+            "{err}"
+        );
         let unknown = "[[sources.registry.oci]]\nurl = \"https://r.example\"\ninsecure = true\n";
         assert!(format!("{:#}", Config::parse(unknown).expect_err("field")).contains("insecure"));
     }

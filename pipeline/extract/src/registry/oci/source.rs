@@ -589,3 +589,41 @@ async fn image_row(client: &RegistryClient, name: &str, item: Work) -> RowOutcom
         layer_count: i32::try_from(manifest.layers.len()).ok(),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_resolve_from_the_environment_without_showing_values() {
+        let env = "LAKEWARDEN_TEST_OCI_PASSWORD_UNSET_7F3A";
+        let missing = OciCredentials::BasicFromEnv {
+            username: "u".to_owned(),
+            env: env.to_owned(),
+        };
+        let err = resolve_credentials(&missing, "r.example").expect_err("unset");
+        assert_eq!(
+            err,
+            format!(
+                "registry r.example: the environment variable {env} holding the password is \
+                 not set"
+            )
+        );
+        let path = std::env::temp_dir().join("lakewarden-oci-docker-config-test.json");
+        std::fs::write(&path, r#"{"auths":{"r.example":{"auth":"dTpzM2NyM3Q="}}}"#)
+            .expect("written");
+        let from_file = OciCredentials::DockerConfig {
+            path: path.display().to_string(),
+        };
+        assert_eq!(
+            resolve_credentials(&from_file, "r.example").expect("found"),
+            OciAuth::Basic {
+                username: "u".to_owned(),
+                password: Secret::new("s3cr3t"),
+            }
+        );
+        let err = resolve_credentials(&from_file, "other.example").expect_err("no entry");
+        assert!(err.contains("has no credentials for the host"), "{err}");
+        std::fs::remove_file(&path).expect("removed");
+    }
+}
