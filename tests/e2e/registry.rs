@@ -398,8 +398,11 @@ fn ecr_snapshot_against_moto() {
         .iter()
         .map(|r| text(r, "repository_name"))
         .collect();
-    assert_eq!(names, ["team/api", "team/empty", "team/worker"]);
-    let (api, empty, worker) = (&repositories[0], &repositories[1], &repositories[2]);
+    assert_eq!(
+        names,
+        ["team/api", "team/empty", "team/multi", "team/worker"]
+    );
+    let (api, empty, worker) = (&repositories[0], &repositories[1], &repositories[3]);
     for row in &repositories {
         assert_eq!(text(row, "registry_kind"), "ecr");
         assert_eq!(text(row, "registry"), host);
@@ -439,7 +442,8 @@ fn ecr_snapshot_against_moto() {
     assert_eq!(empty["policy_public"], false);
 
     let images = duckdb(&lake, "SELECT * FROM registry_images;");
-    assert_eq!(images.len(), 3, "{images:#?}");
+    // The index of team/multi is replaced by its two platform images.
+    assert_eq!(images.len(), 5, "{images:#?}");
     let scanned = image(&images, seeded["api"].as_str().expect("digest"));
     assert_eq!(strings(&scanned["tags"]), ["v2"]);
     assert_eq!(text(scanned, "scan_status"), "COMPLETE");
@@ -452,8 +456,23 @@ fn ecr_snapshot_against_moto() {
         "application/vnd.docker.distribution.manifest.v2+json"
     );
     assert!(!scanned["pushed_at"].is_null());
-    // Image config columns are not read for ECR (see the source's limitation).
+    // From BatchGetImage; image config columns are not read for ECR (see the source).
+    assert_eq!(scanned["layer_count"], 1);
     assert!(scanned["user"].is_null() && scanned["runs_as_root"].is_null());
+    let multi = seeded["multi"].as_str().expect("digest");
+    assert!(images.iter().all(|r| r["image_digest"] != multi));
+    for (key, arch, variant) in [
+        ("multi_amd64", "amd64", None),
+        ("multi_arm64", "arm64", Some("v8")),
+    ] {
+        let row = image(&images, seeded[key].as_str().expect("digest"));
+        assert_eq!(text(row, "index_digest"), multi);
+        assert_eq!(strings(&row["tags"]), ["3.0"]);
+        assert_eq!(text(row, "os"), "linux");
+        assert_eq!(text(row, "architecture"), arch);
+        assert_eq!(row["variant"].as_str(), variant);
+        assert_eq!(row["layer_count"], 1);
+    }
     let untagged = image(&images, seeded["api_untagged"].as_str().expect("digest"));
     assert_eq!(strings(&untagged["tags"]), Vec::<String>::new());
     assert!(untagged["scan_status"].is_null());
@@ -524,12 +543,13 @@ fn ecr_snapshot_against_moto() {
     assert_eq!(
         got,
         [
-            expect("DescribeImageScanFindings", 3),
-            expect("DescribeImages", 3),
+            expect("BatchGetImage", 3),
+            expect("DescribeImageScanFindings", 6),
+            expect("DescribeImages", 4),
             expect("DescribeRepositories", 1),
-            expect("GetLifecyclePolicy", 3),
+            expect("GetLifecyclePolicy", 4),
             expect("GetRegistryScanningConfiguration", 1),
-            expect("GetRepositoryPolicy", 3),
+            expect("GetRepositoryPolicy", 4),
         ]
     );
 }

@@ -10,6 +10,7 @@ Prints a JSON object with the digests of what it pushed. Repositories (us-east-1
   team/worker  a policy for one account (not public); image `1.0` whose enhanced scan
                is ACTIVE with no severity counts
   team/empty   no policy, no lifecycle policy, no images
+  team/multi   an OCI index `3.0` over untagged linux/amd64 and linux/arm64/v8 images
 """
 
 import argparse
@@ -88,6 +89,26 @@ def main():
     worker = ecr.put_image(repositoryName="team/worker", imageManifest=manifest(3),
                            imageTag="1.0")["image"]["imageId"]["imageDigest"]
 
+    # A multi-platform index over two untagged platform images, as `docker buildx`
+    # pushes one: ECR lists the index and each platform image.
+    ecr.create_repository(repositoryName="team/multi")
+    amd64 = ecr.put_image(repositoryName="team/multi",
+                          imageManifest=manifest(4))["image"]["imageId"]["imageDigest"]
+    arm64 = ecr.put_image(repositoryName="team/multi",
+                          imageManifest=manifest(5))["image"]["imageId"]["imageDigest"]
+    index = json.dumps({"schemaVersion": 2,
+                        "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": [
+                            {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                             "digest": amd64, "size": 400,
+                             "platform": {"os": "linux", "architecture": "amd64"}},
+                            {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                             "digest": arm64, "size": 400,
+                             "platform": {"os": "linux", "architecture": "arm64",
+                                          "variant": "v8"}}]})
+    multi = ecr.put_image(repositoryName="team/multi", imageManifest=index,
+                          imageTag="3.0")["image"]["imageId"]["imageDigest"]
+
     for repo, digest in [("team/api", api), ("team/worker", worker)]:
         ecr.start_image_scan(repositoryName=repo, imageId={"imageDigest": digest})
     post_results(args.endpoint, args.account, [
@@ -134,6 +155,7 @@ def main():
                                           "packageManager": "NODE"}]}}]}},
     ])
     print(json.dumps({"api": api, "api_untagged": old, "worker": worker,
+                      "multi": multi, "multi_amd64": amd64, "multi_arm64": arm64,
                       "kms_key": kms_key, "lifecycle": LIFECYCLE}))
 
 

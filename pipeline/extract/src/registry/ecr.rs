@@ -1,12 +1,17 @@
 //! Amazon ECR through the AWS SDK: repositories with their policies, images with their
 //! scan summaries, and scan findings (basic and enhanced), for one account and region.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_ecr::Client;
-use aws_sdk_ecr::types::{EnhancedImageScanFinding, ImageDetail, ImageScanFinding, Repository};
+use aws_sdk_ecr::types::{
+    EnhancedImageScanFinding, ImageDetail, ImageIdentifier, ImageScanFinding, Repository,
+};
 
+use super::oci::manifest::{
+    DOCKER_LIST, DOCKER_MANIFEST, Manifest, OCI_INDEX, OCI_MANIFEST, is_attestation, parse_manifest,
+};
 use super::public::policy_public;
 use super::rows::{FindingRow, ImageConfigColumns, ImageRow, RepositoryRow, SeverityCounts};
 use super::{FINDINGS, IMAGES, REPOSITORIES, TABLES};
@@ -20,6 +25,7 @@ const KIND: &str = "ecr";
 
 /// Every ECR action the source calls: the read-only policy in `deploy/` must allow each.
 pub const ACTIONS: &[&str] = &[
+    "ecr:BatchGetImage",
     "ecr:DescribeImageScanFindings",
     "ecr:DescribeImages",
     "ecr:DescribeRepositories",
@@ -34,6 +40,7 @@ pub const ACTIONS: &[&str] = &[
 const RATES: &[(&str, crate::Rate)] = &[
     ("ecr:DescribeRepositories", crate::Rate::new(10.0, 20.0)),
     ("ecr:DescribeImages", crate::Rate::new(10.0, 20.0)),
+    ("ecr:BatchGetImage", crate::Rate::new(10.0, 20.0)),
     ("ecr:DescribeImageScanFindings", crate::Rate::new(5.0, 10.0)),
     ("ecr:GetRepositoryPolicy", crate::Rate::new(10.0, 20.0)),
     ("ecr:GetLifecyclePolicy", crate::Rate::new(10.0, 20.0)),
@@ -45,10 +52,13 @@ const RATES: &[(&str, crate::Rate)] = &[
 
 /// The ECR source.
 ///
-/// Limitation: image config columns (user, entrypoint, environment names, labels) and
-/// platforms of multi-platform images are null for ECR, because reading them needs
-/// `BatchGetImage` per image plus a layer download through `GetDownloadUrlForLayer`,
-/// which costs more calls and data transfer than the rest of the source together.
+/// Manifests come from `BatchGetImage` (a call per 100 images): layer counts, base-image
+/// annotations, and the platforms of multi-platform indexes, whose platform images ECR
+/// lists as untagged images of their own.
+///
+/// Limitation: image config columns (created, user, entrypoint, environment names,
+/// labels) are null for ECR, because the config is a blob that only a layer download
+/// through `GetDownloadUrlForLayer` returns, one per image.
 #[derive(Debug, Clone, Default)]
 pub struct EcrSource;
 
@@ -116,6 +126,7 @@ struct Families {
     policy: Family,
     lifecycle: Family,
     images: Family,
+    manifests: Family,
     findings: Family,
 }
 
@@ -157,7 +168,7 @@ pub(crate) async fn extract_with(
             }
         };
         let registry = registry_host(repository);
-        let mut rows = Vec::with_capacity(images.len());
+        let mut rows: Vec<ImageRow> = Vec::with_capacity(images.len());
         for image in &images {
             let mut row = image_row(&registry, &name, image);
             if out.is_failed(FINDINGS) {
@@ -185,6 +196,16 @@ pub(crate) async fn extract_with(
             }
             rows.push(row);
         }
+        let digests: Vec<String> = rows.iter().map(|r| r.image_digest.clone()).collect();
+        match manifests(client, ctx, &mut f.manifests, &name, &digests).await {
+            Ok((manifests, skipped)) => {
+                for (digest, message) in skipped {
+                    out.row_error(IMAGES, format!("{registry}/{name}@{digest}"), message);
+                }
+                rows = apply_manifests(rows, &manifests);
+            }
+            Err(error) => f.manifests.fail(error),
+        }
         out.rows(IMAGES, &rows).await?;
     }
 
@@ -196,6 +217,7 @@ pub(crate) async fn extract_with(
     f.lifecycle
         .record(out, "GetLifecyclePolicy", &[REPOSITORIES]);
     f.images.record(out, "DescribeImages", &[IMAGES]);
+    f.manifests.record(out, "BatchGetImage", &[IMAGES]);
     f.findings
         .record(out, "DescribeImageScanFindings", &[FINDINGS]);
     tracing::info!(
@@ -381,6 +403,109 @@ async fn images(
             None => return Ok(all),
         }
     }
+}
+
+/// Manifests by digest, read 100 at a time (BatchGetImage's limit), and the digests
+/// whose manifest could not be parsed, with why.
+async fn manifests(
+    client: &Client,
+    ctx: &SourceContext,
+    family: &mut Family,
+    repository: &str,
+    digests: &[String],
+) -> Result<(HashMap<String, Manifest>, Vec<(String, String)>), ExtractError> {
+    let mut manifests = HashMap::new();
+    let mut skipped = Vec::new();
+    for chunk in digests.chunks(100) {
+        ctx.acquire("ecr:BatchGetImage").await;
+        family.calls += 1;
+        let ids = chunk
+            .iter()
+            .map(|d| ImageIdentifier::builder().image_digest(d).build())
+            .collect();
+        let response = client
+            .batch_get_image()
+            .repository_name(repository)
+            .set_image_ids(Some(ids))
+            .set_accepted_media_types(Some(
+                [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST]
+                    .map(str::to_owned)
+                    .to_vec(),
+            ))
+            .send()
+            .await
+            .map_err(|err| api_error(SOURCE, "BatchGetImage", ctx, &err))?;
+        for image in response.images() {
+            let (Some(digest), Some(text)) = (
+                image.image_id().and_then(|id| id.image_digest()),
+                image.image_manifest(),
+            ) else {
+                continue;
+            };
+            match parse_manifest(image.image_manifest_media_type(), text.as_bytes()) {
+                Ok(manifest) => {
+                    manifests.insert(digest.to_owned(), manifest);
+                }
+                Err(message) => skipped.push((digest.to_owned(), message)),
+            }
+        }
+    }
+    Ok((manifests, skipped))
+}
+
+/// Add what the manifests say to the image rows. A multi-platform index becomes its
+/// platform images: ECR lists those as untagged images, and each gets the index digest,
+/// its platform and the index's tags, so ECR rows read like those of OCI registries.
+/// An index none of whose platform images is listed stays a row of its own.
+pub(crate) fn apply_manifests(
+    mut rows: Vec<ImageRow>,
+    manifests: &HashMap<String, Manifest>,
+) -> Vec<ImageRow> {
+    let position: HashMap<String, usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.image_digest.clone(), i))
+        .collect();
+    let mut replaced = Vec::new();
+    for (i, row) in rows.iter_mut().enumerate() {
+        if let Some(Manifest::Image(manifest)) = manifests.get(&row.image_digest) {
+            row.layer_count = i32::try_from(manifest.layers.len()).ok();
+            row.base_image_name = manifest.base_image_name();
+            row.base_image_digest = manifest.base_image_digest();
+        }
+        if let Some(Manifest::Index(_)) = manifests.get(&row.image_digest) {
+            replaced.push(i);
+        }
+    }
+    let mut dropped = Vec::new();
+    for i in replaced {
+        let Some(Manifest::Index(index)) = manifests.get(&rows[i].image_digest) else {
+            continue;
+        };
+        let (index_digest, tags) = (rows[i].image_digest.clone(), rows[i].tags.clone());
+        let mut found = false;
+        for entry in index.manifests.iter().filter(|e| !is_attestation(e)) {
+            let Some(&child) = position.get(&entry.digest) else {
+                continue;
+            };
+            found = true;
+            let row = &mut rows[child];
+            row.index_digest = Some(index_digest.clone());
+            if row.tags.is_empty() {
+                row.tags.clone_from(&tags);
+            }
+            if let Some(platform) = &entry.platform {
+                row.os.clone_from(&platform.os);
+                row.architecture.clone_from(&platform.architecture);
+                row.variant = platform.variant.clone().filter(|v| !v.is_empty());
+            }
+        }
+        if found {
+            dropped.push(index_digest);
+        }
+    }
+    rows.retain(|r| !dropped.contains(&r.image_digest));
+    rows
 }
 
 /// An image row. Severity counts are null unless ECR sent a findings summary with counts:

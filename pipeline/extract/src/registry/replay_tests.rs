@@ -49,6 +49,7 @@ const SCANNING: &str = fixture!("get-registry-scanning-configuration-enhanced.js
 const POLICY_NOT_FOUND: &str = fixture!("repository-policy-not-found.json");
 const LIFECYCLE_DENIED: &str = fixture!("lifecycle-access-denied.json");
 const SCAN_NOT_FOUND: &str = fixture!("scan-not-found.json");
+const BATCH_GET_IMAGE: &str = fixture!("batch-get-image.json");
 
 fn answer(status: u16, body: &str) -> ReplayEvent {
     let mut response = Response::new(
@@ -274,6 +275,7 @@ async fn the_source_under_enhanced_scanning_with_normal_and_denied_errors() {
         answer(200, IMAGES_2),
         answer(400, SCAN_NOT_FOUND),
         answer(200, FINDINGS_2),
+        answer(200, BATCH_GET_IMAGE),
     ]);
     let lake = lake();
     let ctx = context();
@@ -295,7 +297,12 @@ async fn the_source_under_enhanced_scanning_with_normal_and_denied_errors() {
             "DescribeImages",
             "DescribeImageScanFindings",
             "DescribeImageScanFindings",
+            "BatchGetImage",
         ]
+    );
+    assert_eq!(
+        sent(&replay)[8].1["imageIds"],
+        json!([{"imageDigest": DIGEST_1}, {"imageDigest": DIGEST_2}])
     );
     assert_eq!(sent(&replay)[5].1["nextToken"], "aW1hZ2VzLXBhZ2UtMg==");
 
@@ -313,6 +320,7 @@ async fn the_source_under_enhanced_scanning_with_normal_and_denied_errors() {
         (CoverageStatus::AccessDenied, Some(1))
     );
     assert_eq!(status("DescribeImages"), (CoverageStatus::Ok, Some(2)));
+    assert_eq!(status("BatchGetImage"), (CoverageStatus::Ok, Some(1)));
     assert_eq!(
         status("DescribeImageScanFindings"),
         (CoverageStatus::Ok, Some(2))
@@ -351,6 +359,12 @@ async fn the_source_under_enhanced_scanning_with_normal_and_denied_errors() {
     assert_eq!(first["pushed_at"], "2019-08-06T21:51:15Z");
     assert_eq!(first["size_bytes"], 48_318_255);
     assert!(first["scan_status"].is_null());
+    assert_eq!(first["layer_count"], 2);
+    assert_eq!(first["base_image_name"], "gcr.io/distroless/static:nonroot");
+    assert_eq!(
+        first["base_image_digest"],
+        format!("sha256:{}", "4f".repeat(32))
+    );
     let second = images
         .iter()
         .find(|r| r["image_digest"] == DIGEST_2)
@@ -361,6 +375,10 @@ async fn the_source_under_enhanced_scanning_with_normal_and_denied_errors() {
         "untagged: an empty list, not null"
     );
     assert_eq!(second["scan_status"], "ACTIVE");
+    assert!(
+        second["layer_count"].is_null(),
+        "BatchGetImage did not return it"
+    );
     assert_eq!(second["pushed_at"], "2019-08-06T21:51:40.250Z");
     assert_eq!(second["last_pulled_at"], "2023-11-14T22:13:20.500Z");
     // Enhanced scanning: neither DescribeImages nor the findings report counts, so
