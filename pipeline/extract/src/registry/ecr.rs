@@ -733,3 +733,70 @@ pub(crate) fn enhanced_findings(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(digest: &str, tags: &[&str]) -> ImageRow {
+        let mut detail = ImageDetail::builder().image_digest(digest);
+        for tag in tags {
+            detail = detail.image_tags(*tag);
+        }
+        image_row(REGISTRY, "app", &detail.build())
+    }
+
+    const REGISTRY: &str = "111122223333.dkr.ecr.eu-west-1.amazonaws.com";
+
+    #[test]
+    fn an_index_becomes_its_platform_images_and_attestations_are_skipped() {
+        let index = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",
+            "manifests":[
+            {"digest":"sha256:a1","size":1,"platform":{"os":"linux","architecture":"amd64"}},
+            {"digest":"sha256:a2","size":1,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
+            {"digest":"sha256:a3","size":1,"platform":{"os":"unknown","architecture":"unknown"},
+             "annotations":{"vnd.docker.reference.type":"attestation-manifest"}}]}"#;
+        let orphan = br#"{"schemaVersion":2,"manifests":[{"digest":"sha256:zz","size":1}]}"#;
+        let image = br#"{"schemaVersion":2,"config":{"digest":"sha256:c","size":1},
+            "layers":[{"digest":"sha256:l1","size":1},{"digest":"sha256:l2","size":1}]}"#;
+        let manifests = HashMap::from([
+            (
+                "sha256:i".to_owned(),
+                parse_manifest(None, index).expect("index"),
+            ),
+            (
+                "sha256:o".to_owned(),
+                parse_manifest(None, orphan).expect("index"),
+            ),
+            (
+                "sha256:a1".to_owned(),
+                parse_manifest(None, image).expect("image"),
+            ),
+        ]);
+        let rows = apply_manifests(
+            vec![
+                row("sha256:i", &["2.0", "latest"]),
+                row("sha256:a1", &[]),
+                row("sha256:a2", &[]),
+                row("sha256:a3", &[]),
+                row("sha256:o", &["orphan"]),
+            ],
+            &manifests,
+        );
+        let digests: Vec<&str> = rows.iter().map(|r| r.image_digest.as_str()).collect();
+        assert_eq!(digests, ["sha256:a1", "sha256:a2", "sha256:a3", "sha256:o"]);
+        assert_eq!(rows[0].index_digest.as_deref(), Some("sha256:i"));
+        assert_eq!(rows[0].tags, ["2.0", "latest"]);
+        assert_eq!(rows[0].architecture.as_deref(), Some("amd64"));
+        assert_eq!(rows[0].variant, None);
+        assert_eq!(rows[0].layer_count, Some(2));
+        assert_eq!(rows[1].variant.as_deref(), Some("v8"));
+        assert_eq!(rows[1].layer_count, None, "its manifest was not returned");
+        // The attestation is listed by ECR but is not a platform of the index.
+        assert_eq!(rows[2].index_digest, None);
+        assert!(rows[2].tags.is_empty());
+        // An index whose platform images ECR does not list stays a row.
+        assert_eq!(rows[3].tags, ["orphan"]);
+        assert_eq!(rows[3].index_digest, None);
+    }
+}
