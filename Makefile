@@ -12,7 +12,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export LAKEWARDEN_TEST_PYTHON := $(CURDIR)/$(VENV)/bin/python
 export LAKEWARDEN_TEST_DUCKDB := $(CURDIR)/$(VENV)/bin/duckdb
 
-.PHONY: setup demo test lint unit docs clean
+.PHONY: setup demo test lint unit docs clean registry-tools
 
 ## setup: create the git-ignored virtualenv with the pinned emulator and DuckDB
 setup: $(VENV_STAMP)
@@ -28,8 +28,15 @@ demo: setup
 	cargo build --bin lakewarden
 	bash scripts/demo.sh
 
+## registry-tools: install what the OCI registry tests run (Debian/Ubuntu, as root)
+registry-tools:
+	@if ! command -v docker-registry >/dev/null || ! command -v skopeo >/dev/null \
+		|| ! command -v umoci >/dev/null || ! command -v htpasswd >/dev/null; then \
+		apt-get update && apt-get install -y docker-registry skopeo umoci apache2-utils; \
+	fi
+
 ## test: formatting, lints, unit tests and end-to-end tests
-test: lint setup
+test: lint setup registry-tools
 	cargo test --workspace
 
 ## lint: rustfmt and clippy, warnings denied

@@ -277,6 +277,51 @@ SEMI JOIN lake_latest AS l
     ON l.table_name = 'lake_errors'
     AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
 
+CREATE OR REPLACE VIEW registry_image_findings_history AS
+SELECT t.*
+FROM read_parquet(getvariable('lake') || '/registry_image_findings/*/*/*.parquet',
+    hive_partitioning = true, hive_types = {'dt': VARCHAR, 'account_id': VARCHAR}, union_by_name = true) AS t
+SEMI JOIN lake_runs AS c
+    ON c.table_name = 'registry_image_findings' AND c.status = 'ok'
+    AND c.run_id = t.run_id AND c.account_id = t.account_id AND c.region = t.region;
+
+CREATE OR REPLACE VIEW registry_image_findings AS
+SELECT t.*
+FROM registry_image_findings_history AS t
+SEMI JOIN lake_latest AS l
+    ON l.table_name = 'registry_image_findings'
+    AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
+
+CREATE OR REPLACE VIEW registry_images_history AS
+SELECT t.*
+FROM read_parquet(getvariable('lake') || '/registry_images/*/*/*.parquet',
+    hive_partitioning = true, hive_types = {'dt': VARCHAR, 'account_id': VARCHAR}, union_by_name = true) AS t
+SEMI JOIN lake_runs AS c
+    ON c.table_name = 'registry_images' AND c.status = 'ok'
+    AND c.run_id = t.run_id AND c.account_id = t.account_id AND c.region = t.region;
+
+CREATE OR REPLACE VIEW registry_images AS
+SELECT t.*
+FROM registry_images_history AS t
+SEMI JOIN lake_latest AS l
+    ON l.table_name = 'registry_images'
+    AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
+
+CREATE OR REPLACE VIEW registry_repositories_history AS
+SELECT t.*
+FROM read_parquet(getvariable('lake') || '/registry_repositories/*/*/*.parquet',
+    hive_partitioning = true, hive_types = {'dt': VARCHAR, 'account_id': VARCHAR}, union_by_name = true) AS t
+SEMI JOIN lake_runs AS c
+    ON c.table_name = 'registry_repositories' AND c.status = 'ok'
+    AND c.run_id = t.run_id AND c.account_id = t.account_id AND c.region = t.region;
+
+CREATE OR REPLACE VIEW registry_repositories AS
+SELECT t.*
+FROM registry_repositories_history AS t
+SEMI JOIN lake_latest AS l
+    ON l.table_name = 'registry_repositories'
+    AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
+
 CREATE OR REPLACE VIEW securityhub_controls_history AS
 SELECT t.*
 FROM read_parquet(getvariable('lake') || '/securityhub_controls/*/*/*.parquet',

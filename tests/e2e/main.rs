@@ -9,4 +9,5 @@ mod config;
 mod harness;
 mod iam;
 mod organization;
+mod registry;
 mod securityhub;

@@ -14,6 +14,7 @@ pub mod iam;
 mod limits;
 mod output;
 mod paginate;
+pub mod registry;
 pub mod securityhub;
 mod source;
 

@@ -15,6 +15,9 @@ pub enum Scope {
     Global,
     /// Read once per account and region.
     Regional,
+    /// Read once per run, into the partition of the account the run's own credentials
+    /// belong to: sources outside AWS, such as OCI registries, which no account owns.
+    Once,
 }
 
 /// One unit of extraction: a run, an account and a region, with credentials for them.

@@ -186,6 +186,7 @@ pub struct SourcesConfig {
     pub iam: IamConfig,
     pub config: ConfigSourceConfig,
     pub securityhub: SecurityHubConfig,
+    pub registry: crate::registry_config::RegistryConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -336,6 +337,7 @@ impl Config {
             "aws.max_attempts must be at least 1"
         );
         config.scope.validate()?;
+        config.sources.registry.validate()?;
         Ok(config)
     }
 

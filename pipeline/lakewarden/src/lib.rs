@@ -6,5 +6,6 @@ pub mod config;
 pub mod ddl;
 pub mod docs;
 pub mod jobs;
+pub mod registry_config;
 pub mod run;
 pub mod scope;

@@ -100,6 +100,12 @@ pub fn sources(config: &Config) -> Vec<Arc<dyn Source>> {
             ),
         ));
     }
+    if config.sources.registry.ecr {
+        sources.push(Arc::new(lakewarden_extract::registry::EcrSource));
+    }
+    if !config.sources.registry.oci.is_empty() {
+        sources.push(Arc::new(config.sources.registry.oci_source()));
+    }
     sources
 }
 
@@ -115,6 +121,7 @@ pub fn api_actions() -> Vec<&'static str> {
     actions.extend_from_slice(lakewarden_extract::iam::ACTIONS);
     actions.extend_from_slice(lakewarden_extract::config::ACTIONS);
     actions.extend_from_slice(lakewarden_extract::securityhub::ACTIONS);
+    actions.extend_from_slice(lakewarden_extract::registry::ACTIONS);
     actions.sort_unstable();
     actions
 }
@@ -226,6 +233,8 @@ async fn run_inner(
             Ok((account_sdk, regions)) => {
                 for source in &sources {
                     let places = match source.scope() {
+                        // Read once per run, below.
+                        Scope::Once => Vec::new(),
                         Scope::Global => vec![("global".to_owned(), account_sdk.clone())],
                         Scope::Regional => regions
                             .iter()
@@ -261,6 +270,23 @@ async fn run_inner(
                     .await,
                 );
             }
+        }
+    }
+
+    // Sources no account owns run once, in the caller's partition, by the one shard the
+    // caller's account id falls into, whether or not that account is in the list.
+    if options.shard.contains(&caller) {
+        for source in sources.iter().filter(|s| s.scope() == Scope::Once) {
+            units.push(Unit {
+                source: source.clone(),
+                ctx: SourceContext {
+                    run: run.clone(),
+                    account_id: caller.clone(),
+                    region: "global".to_owned(),
+                    sdk: sdk.clone(),
+                    limits: limits.clone(),
+                },
+            });
         }
     }
 
@@ -397,6 +423,7 @@ async fn unreachable_account(
     let mut results = Vec::new();
     for source in sources {
         let places = match (source.scope(), regions) {
+            (Scope::Once, _) => continue,
             (Scope::Regional, RegionsSpec::List(list)) => list.clone(),
             _ => vec!["global".to_owned()],
         };
