@@ -14,6 +14,7 @@ pub struct Config {
     pub aws: AwsConfig,
     pub limits: LimitsConfig,
     pub sources: SourcesConfig,
+    pub run: crate::ops_config::RunConfig,
 }
 
 /// Token-bucket rates per API call family, account and region.
@@ -160,6 +161,7 @@ impl Config {
             config.aws.max_attempts > 0,
             "aws.max_attempts must be at least 1"
         );
+        config.run.validate()?;
         Ok(config)
     }
 

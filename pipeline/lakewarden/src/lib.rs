@@ -6,3 +6,7 @@ pub mod config;
 pub mod ddl;
 pub mod docs;
 pub mod run;
+pub mod ops_config;
+pub mod schedule;
+pub mod supervise;
+pub mod vacuum;

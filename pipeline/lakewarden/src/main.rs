@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use lakewarden::config::Config;
 use lakewarden::run::{Outcome, RunOptions};
+use lakewarden::supervise::Supervised;
 use tracing_subscriber::EnvFilter;
+
+mod cli_ops;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,6 +45,11 @@ enum Command {
         #[arg(long, hide = true)]
         pause_before_commit_ms: Option<u64>,
     },
+    /// Run on a cron schedule until SIGTERM or SIGINT (see `lakewarden schedule --help`).
+    Schedule(cli_ops::ScheduleArgs),
+    /// Remove files of runs that never committed and snapshots past retention. Prints what
+    /// it would remove; removes nothing without `--apply`.
+    Vacuum(cli_ops::VacuumArgs),
     /// Verify the config, the schemas, write access to the lake and the credentials.
     Check,
     /// Print SQL generated from the declared schemas.
@@ -133,16 +140,40 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             let options = RunOptions {
                 pause_before_commit: pause_before_commit_ms.map(Duration::from_millis),
                 progress: !no_progress,
+                ..Default::default()
             };
-            let summary = lakewarden::run::run(&config, &lake, &options)
-                .await
-                .context("run failed")?;
+            let shutdown = lakewarden::supervise::Shutdown::install()?;
+            let summary = match lakewarden::supervise::supervised_run(
+                &config, &lake, &options, &shutdown,
+            )
+            .await
+            {
+                Supervised::Committed(summary) => summary,
+                Supervised::LeaseHeld(error) => {
+                    tracing::error!(%error, "Run not started: the lake is leased");
+                    eprintln!("lakewarden: {error}");
+                    return Ok(lakewarden::supervise::EXIT_LEASE_HELD);
+                }
+                Supervised::Interrupted => return Ok(shutdown.exit_code()),
+                Supervised::Failed(error) => return Err(error.context("run failed")),
+            };
             print_summary(&summary);
             let outcome = match summary.outcome {
                 "complete" => Outcome::Complete,
                 _ => Outcome::Partial,
             };
             Ok(outcome.exit_code())
+        }
+        Command::Schedule(args) => {
+            let config = load_config(&cli)?;
+            let lake = lakewarden_lake::open_lake(&config.lake.url)?
+                .with_writer_options(config.writer_options());
+            cli_ops::schedule(&config, &lake, args, print_summary).await
+        }
+        Command::Vacuum(args) => {
+            let config = load_config(&cli)?;
+            let lake = lakewarden_lake::open_lake(&config.lake.url)?;
+            cli_ops::vacuum(&lake, args).await
         }
         Command::Check => {
             let config = load_config(&cli)?;

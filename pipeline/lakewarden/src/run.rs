@@ -49,6 +49,9 @@ pub struct RunOptions {
     pub pause_before_commit: Option<Duration>,
     /// Draw a progress bar (on a terminal).
     pub progress: bool,
+    /// Cancelled on SIGTERM/SIGINT or a lost lease: no new unit of work starts, and the
+    /// source in flight is abandoned uncommitted.
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 /// Per-source totals of one run: the summary logged at the end and kept in the commit.
@@ -185,6 +188,9 @@ async fn run_inner(
             sdk: sdk.clone(),
             limits: limits.clone(),
         };
+        if options.cancel.is_cancelled() {
+            return Err(crate::supervise::Interrupted.into());
+        }
         if let Some(bar) = &progress {
             bar.set_message(format!("{} {}", source.name(), account_id));
         }
@@ -194,17 +200,20 @@ async fn run_inner(
             account_id = %ctx.account_id,
             region = %ctx.region
         );
-        results.push(
-            extract_one(lake, source.as_ref(), &ctx)
-                .instrument(span)
-                .await,
-        );
+        let extracted = tokio::select! {
+            result = extract_one(lake, source.as_ref(), &ctx).instrument(span) => result,
+            _ = options.cancel.cancelled() => return Err(crate::supervise::Interrupted.into()),
+        };
+        results.push(extracted);
         if let Some(bar) = &progress {
             bar.inc(1);
         }
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
+    }
+    if options.cancel.is_cancelled() {
+        return Err(crate::supervise::Interrupted.into());
     }
 
     commit_results(lake, &run, &results, options.pause_before_commit).await
