@@ -120,7 +120,10 @@ pub async fn read_lease(lake: &Lake) -> Result<Option<ObservedLease>, LeaseError
     observe(lake.store().as_ref(), &lease_path(lake)).await
 }
 
-async fn observe(store: &dyn ObjectStore, path: &Path) -> Result<Option<ObservedLease>, LeaseError> {
+async fn observe(
+    store: &dyn ObjectStore,
+    path: &Path,
+) -> Result<Option<ObservedLease>, LeaseError> {
     let store_err = |source| LeaseError::Store {
         location: path.to_string(),
         source,
@@ -392,7 +395,10 @@ mod tests {
     async fn exclusive_while_live_then_taken_over(lake: Lake) {
         let mut first = Lease::acquire(&lake, "a", TTL, at(0)).await.expect("free");
         let observed = read_lease(&lake).await.expect("read").expect("present");
-        assert_eq!(observed.record.as_ref().map(|r| r.holder.as_str()), Some("a"));
+        assert_eq!(
+            observed.record.as_ref().map(|r| r.holder.as_str()),
+            Some("a")
+        );
         assert_eq!(observed.record.as_ref().map(|r| r.expires_at), Some(at(60)));
 
         match Lease::acquire(&lake, "b", TTL, at(30)).await {
@@ -411,13 +417,18 @@ mod tests {
             Err(LeaseError::Held { expires_at, .. }) if expires_at == at(110)
         ));
 
-        let second = Lease::acquire(&lake, "b", TTL, at(111)).await.expect("expired");
+        let second = Lease::acquire(&lake, "b", TTL, at(111))
+            .await
+            .expect("expired");
         assert_eq!(second.record().expires_at, at(171));
         match first.renew(at(112)).await {
             Err(LeaseError::Lost { holder, .. }) => assert_eq!(holder, "b"),
             other => panic!("expected Lost, got {other:?}"),
         }
-        first.release().await.expect("release of a lost lease is a no-op");
+        first
+            .release()
+            .await
+            .expect("release of a lost lease is a no-op");
         assert!(read_lease(&lake).await.expect("read").is_some());
 
         second.release().await.expect("release");
@@ -428,7 +439,9 @@ mod tests {
     }
 
     async fn one_taker_of_an_expired_lease_wins(lake: Lake) {
-        Lease::acquire(&lake, "crashed", TTL, at(0)).await.expect("free");
+        Lease::acquire(&lake, "crashed", TTL, at(0))
+            .await
+            .expect("free");
         let observed = read_lease(&lake).await.expect("read").expect("present");
         assert!(observed.expired(at(61)));
         assert!(!observed.expired(at(59)));

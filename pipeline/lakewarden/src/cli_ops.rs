@@ -98,9 +98,11 @@ pub async fn vacuum(lake: &Lake, args: &VacuumArgs) -> anyhow::Result<u8> {
     for (path, error) in &report.failed {
         eprintln!("lakewarden: could not remove {path}: {error}");
     }
-    Ok(if report.failed.is_empty() && plan.unreadable_commits.is_empty() {
-        0
-    } else {
-        2
-    })
+    Ok(
+        if report.failed.is_empty() && plan.unreadable_commits.is_empty() {
+            0
+        } else {
+            2
+        },
+    )
 }

@@ -143,20 +143,19 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 ..Default::default()
             };
             let shutdown = lakewarden::supervise::Shutdown::install()?;
-            let summary = match lakewarden::supervise::supervised_run(
-                &config, &lake, &options, &shutdown,
-            )
-            .await
-            {
-                Supervised::Committed(summary) => summary,
-                Supervised::LeaseHeld(error) => {
-                    tracing::error!(%error, "Run not started: the lake is leased");
-                    eprintln!("lakewarden: {error}");
-                    return Ok(lakewarden::supervise::EXIT_LEASE_HELD);
-                }
-                Supervised::Interrupted => return Ok(shutdown.exit_code()),
-                Supervised::Failed(error) => return Err(error.context("run failed")),
-            };
+            let summary =
+                match lakewarden::supervise::supervised_run(&config, &lake, &options, &shutdown)
+                    .await
+                {
+                    Supervised::Committed(summary) => summary,
+                    Supervised::LeaseHeld(error) => {
+                        tracing::error!(%error, "Run not started: the lake is leased");
+                        eprintln!("lakewarden: {error}");
+                        return Ok(lakewarden::supervise::EXIT_LEASE_HELD);
+                    }
+                    Supervised::Interrupted => return Ok(shutdown.exit_code()),
+                    Supervised::Failed(error) => return Err(error.context("run failed")),
+                };
             print_summary(&summary);
             let outcome = match summary.outcome {
                 "complete" => Outcome::Complete,

@@ -55,7 +55,9 @@ impl CronSpec {
             }
         };
         let schedule = cron::Schedule::from_str(&full).map_err(|error| {
-            SpecError(format!("cron expression {expression:?} is not valid: {error}"))
+            SpecError(format!(
+                "cron expression {expression:?} is not valid: {error}"
+            ))
         })?;
         let timezone = Tz::from_str(timezone).map_err(|_| {
             SpecError(format!(
@@ -95,7 +97,10 @@ pub async fn schedule(
 ) -> u8 {
     loop {
         let Some(next) = spec.next_after(Utc::now()) else {
-            tracing::warn!(cron = spec.expression(), "The schedule has no future run time");
+            tracing::warn!(
+                cron = spec.expression(),
+                "The schedule has no future run time"
+            );
             return 0;
         };
         tracing::info!(
@@ -179,7 +184,11 @@ mod tests {
     #[test]
     fn a_malformed_expression_names_itself_and_the_reason() {
         let err = CronSpec::parse("61 * * * *", "UTC").expect_err("minute 61");
-        assert!(err.0.starts_with("cron expression \"61 * * * *\" is not valid: "), "{err}");
+        assert!(
+            err.0
+                .starts_with("cron expression \"61 * * * *\" is not valid: "),
+            "{err}"
+        );
         let err = CronSpec::parse("* * *", "UTC").expect_err("three fields");
         assert!(err.0.contains("has 3 fields"), "{err}");
         let err = CronSpec::parse("0 * * * *", "Mars/Olympus").expect_err("zone");

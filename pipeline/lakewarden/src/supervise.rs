@@ -126,8 +126,14 @@ pub async fn supervised_run(
 
     let mut options = options.clone();
     options.cancel = run_token.clone();
-    let result = run_until_stopped(config, lake, &options, &run_token, config.run.shutdown_grace())
-        .await;
+    let result = run_until_stopped(
+        config,
+        lake,
+        &options,
+        &run_token,
+        config.run.shutdown_grace(),
+    )
+    .await;
 
     stop_renewing.cancel();
     match renewer.await {

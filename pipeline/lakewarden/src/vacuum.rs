@@ -241,7 +241,9 @@ pub async fn apply(lake: &Lake, plan: &VacuumPlan) -> VacuumReport {
             }
             Err(error) => {
                 tracing::error!(path = %removal.path, %error, "Could not remove; the others go on");
-                report.failed.push((removal.path.clone(), error.to_string()));
+                report
+                    .failed
+                    .push((removal.path.clone(), error.to_string()));
             }
         }
     }
@@ -322,7 +324,12 @@ fn commit_entries(batch: &RecordBatch) -> Result<Vec<CommitEntry>, String> {
             .map_err(|e| format!("column {name}: {e}"))?;
         let array = array.as_string::<i32>();
         Ok((0..array.len())
-            .map(|i| array.is_valid(i).then(|| array.value(i).to_owned()).unwrap_or_default())
+            .map(|i| {
+                array
+                    .is_valid(i)
+                    .then(|| array.value(i).to_owned())
+                    .unwrap_or_default()
+            })
             .collect())
     };
     let run_ids = text("run_id")?;
@@ -371,7 +378,10 @@ mod tests {
             Kind::Other => "other",
         };
         assert_eq!(kind("lake/lake_runs/dt=2026-12-04/r1.parquet"), "commit");
-        assert_eq!(kind("lake/lake_runs/dt=1970-01-01/schema-0.parquet"), "other");
+        assert_eq!(
+            kind("lake/lake_runs/dt=1970-01-01/schema-0.parquet"),
+            "other"
+        );
         assert_eq!(
             kind("lake/iam_users/dt=2026-12-04/account_id=012345678901/r1-0.parquet"),
             "data"
@@ -383,8 +393,14 @@ mod tests {
         assert_eq!(kind("lake/_lakewarden/lease.json"), "other");
         assert_eq!(kind("lake/_lakewarden/takeover/abc"), "marker");
         assert_eq!(kind("lake/notes/readme.txt"), "other");
-        assert_eq!(kind("lake/iam_users/dt=2026-12-04/other=1/r1-0.parquet"), "other");
-        assert_eq!(kind("elsewhere/iam_users/dt=2026-12-04/r1-0.parquet"), "other");
+        assert_eq!(
+            kind("lake/iam_users/dt=2026-12-04/other=1/r1-0.parquet"),
+            "other"
+        );
+        assert_eq!(
+            kind("elsewhere/iam_users/dt=2026-12-04/r1-0.parquet"),
+            "other"
+        );
         assert_eq!(
             data_file_run(&Path::from("a/b/20261204T160000Z-abcd1234-3.parquet")).as_deref(),
             Some("20261204T160000Z-abcd1234")
