@@ -213,11 +213,73 @@ fn a_malformed_cron_expression_is_an_error_naming_it() {
     );
 }
 
-#[test]
-fn two_concurrent_runs_never_both_commit() {
-    let dir = tempfile::tempdir().expect("dir");
-    let lake = dir.path().join("lake");
-    let config = config_file(dir.path(), 30, 5);
+/// What a contention test needs to see of a lake, local or on S3.
+struct LakeView<'a> {
+    url: String,
+    lease: Box<dyn Fn() -> Option<Vec<u8>> + 'a>,
+    commits: Box<dyn Fn() -> BTreeSet<String> + 'a>,
+}
+
+fn local_view(lake: &Path) -> LakeView<'_> {
+    LakeView {
+        url: text(lake).to_owned(),
+        lease: Box::new(move || std::fs::read(lease_file(lake)).ok()),
+        commits: Box::new(move || committed_runs(lake)),
+    }
+}
+
+fn s3_view(prefix: &str) -> LakeView<'static> {
+    use object_store::aws::AmazonS3Builder;
+    use object_store::path::Path as StorePath;
+    use object_store::{ObjectStore, ObjectStoreExt};
+
+    let emulator = crate::harness::emulator();
+    let store: std::sync::Arc<dyn ObjectStore> = std::sync::Arc::new(
+        AmazonS3Builder::new()
+            .with_bucket_name(crate::harness::BUCKET)
+            .with_endpoint(&emulator.endpoint)
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_access_key_id(&emulator.access_key_id)
+            .with_secret_access_key(&emulator.secret_access_key)
+            .build()
+            .expect("S3 store"),
+    );
+    let runtime = std::sync::Arc::new(tokio::runtime::Runtime::new().expect("runtime"));
+    let lease_path = StorePath::from(format!("{prefix}/_lakewarden/lease.json"));
+    let commits_prefix = StorePath::from(format!("{prefix}/lake_runs"));
+    let (store2, runtime2) = (store.clone(), runtime.clone());
+    LakeView {
+        url: format!("s3://{}/{prefix}", crate::harness::BUCKET),
+        lease: Box::new(move || {
+            runtime.block_on(async {
+                let got = store.get(&lease_path).await.ok()?;
+                got.bytes().await.ok().map(|b| b.to_vec())
+            })
+        }),
+        commits: Box::new(move || {
+            use futures::TryStreamExt;
+            let objects: Vec<_> = runtime2
+                .block_on(store2.list(Some(&commits_prefix)).try_collect::<Vec<_>>())
+                .expect("listing");
+            objects
+                .into_iter()
+                .filter(|o| !o.location.as_ref().contains("dt=1970-01-01"))
+                .filter_map(|o| {
+                    o.location
+                        .filename()
+                        .and_then(|n| n.strip_suffix(".parquet"))
+                        .map(str::to_owned)
+                })
+                .collect()
+        }),
+    }
+}
+
+fn two_runs_at_once(view: &LakeView<'_>, dir: &Path) {
+    // A 3 s lease is renewed every second: the first run renews it through its 3 s pause,
+    // with conditional updates on S3, and would fail if a renewal did.
+    let config = config_file(dir, 3, 5);
     let mut first = Background::start(
         &[
             "run",
@@ -227,15 +289,14 @@ fn two_concurrent_runs_never_both_commit() {
             "--config",
             text(&config),
             "--lake",
-            text(&lake),
+            &view.url,
         ],
-        dir.path(),
+        dir,
         "first",
     );
     first.wait_for_log("Lease taken", Duration::from_secs(60));
     let lease: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(lease_file(&lake)).expect("lease present"))
-            .expect("lease JSON");
+        serde_json::from_slice(&(view.lease)().expect("lease present")).expect("lease JSON");
     let holder = lease["holder"].as_str().expect("holder").to_owned();
     assert!(
         holder.contains(&format!("/{}/", first.child.id())),
@@ -249,7 +310,7 @@ fn two_concurrent_runs_never_both_commit() {
             "--config",
             text(&config),
             "--lake",
-            text(&lake),
+            &view.url,
         ])
         .output()
         .expect("second run");
@@ -266,14 +327,28 @@ fn two_concurrent_runs_never_both_commit() {
 
     let status = first.wait_within(Duration::from_secs(60));
     assert!(status.success(), "{}", first.stderr());
-    let runs = committed_runs(&lake);
+    let runs = (view.commits)();
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert!(
         first
             .stdout()
             .contains(&format!("run {} ", runs.first().unwrap()))
     );
-    assert!(!lease_file(&lake).exists(), "the lease was released");
+    assert!((view.lease)().is_none(), "the lease was released");
+}
+
+#[test]
+fn two_concurrent_runs_never_both_commit() {
+    let dir = tempfile::tempdir().expect("dir");
+    let lake = dir.path().join("lake");
+    two_runs_at_once(&local_view(&lake), dir.path());
+}
+
+#[test]
+fn two_concurrent_runs_on_s3_never_both_commit() {
+    let dir = tempfile::tempdir().expect("dir");
+    let prefix = format!("lease-{}", std::process::id());
+    two_runs_at_once(&s3_view(&prefix), dir.path());
 }
 
 #[test]
