@@ -575,3 +575,64 @@ fn vacuum_removes_exactly_uncommitted_and_expired_files() {
     let (stdout, listed) = vacuum(false);
     assert!(listed.is_empty(), "{stdout}");
 }
+
+fn test_python() -> PathBuf {
+    let path = std::env::var_os("LAKEWARDEN_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::harness::repo_root().join(".venv/bin/python"));
+    assert!(path.exists(), "{}: run `make setup`", path.display());
+    path
+}
+
+#[test]
+fn deployment_files_hold_their_properties() {
+    let script = crate::harness::repo_root().join("tests/deploy/check_deploy.py");
+    let checked = std::process::Command::new(test_python())
+        .arg(&script)
+        .output()
+        .expect("python runs");
+    assert!(
+        checked.status.success(),
+        "deploy checks failed:\n{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+
+    // The command lines the image, the CronJob and the ECS task give the binary, run for
+    // real with the ConfigMap's config (only the lake moved to a local folder).
+    let printed = std::process::Command::new(test_python())
+        .arg(&script)
+        .arg("--commands")
+        .output()
+        .expect("python runs");
+    assert!(printed.status.success());
+    let commands: serde_json::Value = serde_json::from_slice(&printed.stdout).expect("JSON");
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("lakewarden.toml");
+    std::fs::write(
+        &config,
+        commands["configmap_config"].as_str().expect("config text"),
+    )
+    .expect("config written");
+    let mut seen = BTreeSet::new();
+    for origin in ["dockerfile", "cronjob", "ecs"] {
+        let args: Vec<String> = commands[origin]
+            .as_array()
+            .unwrap_or_else(|| panic!("{origin} has a command"))
+            .iter()
+            .map(|a| a.as_str().expect("text").to_owned())
+            .collect();
+        assert_eq!(args.first().map(String::as_str), Some("run"), "{origin}");
+        if !seen.insert(args.clone()) {
+            continue;
+        }
+        let lake = dir.path().join(format!("lake-{origin}"));
+        let output = lakewarden()
+            .args(&args)
+            .env("LAKEWARDEN_CONFIG", &config)
+            .env("LAKEWARDEN_LAKE", &lake)
+            .output()
+            .expect("lakewarden runs");
+        assert_success(&output);
+        assert_eq!(committed_runs(&lake).len(), 1, "{origin}: {args:?}");
+    }
+}
