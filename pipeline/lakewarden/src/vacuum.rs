@@ -325,10 +325,11 @@ fn commit_entries(batch: &RecordBatch) -> Result<Vec<CommitEntry>, String> {
         let array = array.as_string::<i32>();
         Ok((0..array.len())
             .map(|i| {
-                array
-                    .is_valid(i)
-                    .then(|| array.value(i).to_owned())
-                    .unwrap_or_default()
+                if array.is_valid(i) {
+                    array.value(i).to_owned()
+                } else {
+                    String::new()
+                }
             })
             .collect())
     };
@@ -366,7 +367,113 @@ fn commit_entries(batch: &RecordBatch) -> Result<Vec<CommitEntry>, String> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use lakewarden_lake::{CommitRow, RunInfo, TableStatus, commit_run};
+    use object_store::memory::InMemory;
+
     use super::*;
+
+    const ACCOUNT: &str = "012345678901";
+
+    /// A committed run of `tables` (name, ok) `days_ago`, each with one data file.
+    async fn committed(
+        lake: &Lake,
+        days_ago: i64,
+        tables: &[(&str, bool)],
+    ) -> (String, Vec<String>) {
+        let run = RunInfo::start(Utc::now() - chrono::Duration::days(days_ago));
+        let mut rows = Vec::new();
+        let mut files = Vec::new();
+        for (table, ok) in tables {
+            let mut row_files = Vec::new();
+            if *ok {
+                let path = lake
+                    .layout()
+                    .data_file(table, &run.dt, ACCOUNT, &run.run_id, 0);
+                lake.store().put(&path, "data".into()).await.expect("put");
+                row_files.push(path.to_string());
+            }
+            files.extend(row_files.iter().cloned());
+            rows.push(CommitRow {
+                run_id: run.run_id.clone(),
+                snapshot_at: run.snapshot_millis(),
+                committed_at: run.snapshot_millis(),
+                table_name: (*table).to_owned(),
+                account_id: ACCOUNT.to_owned(),
+                region: "global".to_owned(),
+                status: if *ok {
+                    TableStatus::Ok
+                } else {
+                    TableStatus::Failed
+                },
+                files: row_files,
+                rows: 1,
+                bytes: 4,
+                error: None,
+                shard: "1/1".to_owned(),
+                lakewarden_version: "test".to_owned(),
+                run_summary: "{}".to_owned(),
+            });
+        }
+        let commit = commit_run(lake, &run, &rows).await.expect("commit");
+        files.insert(0, commit);
+        (run.run_id, files)
+    }
+
+    #[tokio::test]
+    async fn the_newest_good_snapshot_of_every_table_is_kept_however_old() {
+        let lake =
+            Lake::new("memory://", Arc::new(InMemory::new()), Path::from("lake")).expect("lake");
+        lake.ensure_schema_files().await.expect("schema files");
+        let options = VacuumOptions {
+            retain: chrono::Duration::days(3),
+            safety_window: chrono::Duration::hours(1),
+            now: Utc::now(),
+        };
+        let (r1, r1_files) =
+            committed(&lake, 10, &[("iam_users", true), ("iam_roles", true)]).await;
+        let (r2, r2_files) =
+            committed(&lake, 5, &[("iam_users", true), ("iam_roles", false)]).await;
+        // A fresh file of a run still writing: younger than the safety window.
+        let live = lake
+            .layout()
+            .data_file("iam_users", "2026-12-04", ACCOUNT, "live", 0);
+        lake.store().put(&live, "data".into()).await.expect("put");
+
+        // R1 still holds the only good iam_roles snapshot, so nothing expires yet.
+        let first = plan(&lake, &options).await.expect("plan");
+        assert!(first.removals.is_empty(), "{:?}", first.removals);
+        assert_eq!(first.kept_runs, BTreeSet::from([r1.clone(), r2.clone()]));
+
+        let (r3, _) = committed(&lake, 1, &[("iam_users", true), ("iam_roles", true)]).await;
+        let second = plan(&lake, &options).await.expect("plan");
+        assert_eq!(
+            second.expired_runs,
+            BTreeSet::from([r1.clone(), r2.clone()])
+        );
+        assert_eq!(second.kept_runs, BTreeSet::from([r3]));
+        let removed: Vec<(String, Reason)> = second
+            .removals
+            .iter()
+            .map(|r| (r.path.clone(), r.reason))
+            .collect();
+        let mut expected = Vec::new();
+        for files in [&r1_files, &r2_files] {
+            expected.push((files[0].clone(), Reason::ExpiredCommit));
+            let mut data: Vec<_> = files[1..].to_vec();
+            data.sort();
+            expected.extend(data.into_iter().map(|f| (f, Reason::Expired)));
+        }
+        assert_eq!(removed, expected);
+
+        let report = apply(&lake, &second).await;
+        assert_eq!(report.removed, expected.len());
+        assert!(report.failed.is_empty());
+        let third = plan(&lake, &options).await.expect("plan");
+        assert!(third.removals.is_empty(), "{:?}", third.removals);
+        lake.store().head(&live).await.expect("the live file stays");
+    }
 
     #[test]
     fn objects_are_classified_by_the_layout() {
