@@ -96,14 +96,14 @@ def ecs_command(lake):
     return re.findall(r'\\?"([^"\\]*)\\?"', match.group(1)) if match else None
 
 
-def check_kubernetes(docs, image_config_path):
-    cronjob = docs.get(("CronJob", "lakewarden"))
-    check(cronjob is not None, "kubernetes: a CronJob named lakewarden")
+def check_cronjob(docs, name, image_config_path):
+    cronjob = docs.get(("CronJob", name))
+    check(cronjob is not None, f"kubernetes: a CronJob named {name}")
     if cronjob is None:
         return None
     spec = cronjob["spec"]
-    check(cronjob["apiVersion"] == "batch/v1", "CronJob apiVersion batch/v1")
-    check(spec.get("concurrencyPolicy") == "Forbid", "CronJob concurrencyPolicy Forbid")
+    check(cronjob["apiVersion"] == "batch/v1", f"{name}: apiVersion batch/v1")
+    check(spec.get("concurrencyPolicy") == "Forbid", f"{name}: concurrencyPolicy Forbid")
     job = spec["jobTemplate"]["spec"]
     check(isinstance(job.get("backoffLimit"), int) and 0 <= job["backoffLimit"] <= 5,
           "Job backoffLimit set, 0 to 5")
@@ -238,13 +238,23 @@ def main():
     check(len(re.findall(r"^FROM ", text, re.M)) == 2, "Dockerfile: two stages")
     check("cargo build --release --locked" in text, "Dockerfile: release build")
     check("distroless/cc" in text, "Dockerfile: minimal runtime with CA certificates")
-    kube_args, config_text = check_kubernetes(manifests(), config_path) or (None, None)
+    docs = manifests()
+    kube_args, config_text = check_cronjob(docs, "lakewarden", config_path) or (None, None)
+    vacuum_args, _ = check_cronjob(docs, "lakewarden-vacuum", config_path) or (None, None)
+    check(sorted(k for k, _ in docs) == ["ConfigMap", "CronJob", "CronJob", "Kustomization",
+                                         "Namespace", "ServiceAccount"], "the expected manifests")
+    kustomization = docs.get(("Kustomization", ""), {})
+    listed = sorted(kustomization.get("resources", []))
+    present = sorted(p.name for p in (DEPLOY / "kubernetes").glob("*.yaml")
+                     if p.name != "kustomization.yaml")
+    check(listed == present, "kustomization.yaml lists every manifest")
     ecs_args = check_terraform()
 
     if "--commands" in sys.argv:
         print(json.dumps({
             "dockerfile": cmd,
             "cronjob": kube_args,
+            "vacuum_cronjob": vacuum_args,
             "ecs": ecs_args,
             "configmap_config": config_text,
         }))

@@ -614,18 +614,23 @@ fn deployment_files_hold_their_properties() {
     )
     .expect("config written");
     let mut seen = BTreeSet::new();
-    for origin in ["dockerfile", "cronjob", "ecs"] {
+    for origin in ["dockerfile", "cronjob", "ecs", "vacuum_cronjob"] {
         let args: Vec<String> = commands[origin]
             .as_array()
             .unwrap_or_else(|| panic!("{origin} has a command"))
             .iter()
             .map(|a| a.as_str().expect("text").to_owned())
             .collect();
-        assert_eq!(args.first().map(String::as_str), Some("run"), "{origin}");
         if !seen.insert(args.clone()) {
             continue;
         }
-        let lake = dir.path().join(format!("lake-{origin}"));
+        // The vacuum job runs over the lake the first run wrote.
+        let lake = match args.first().map(String::as_str) {
+            Some("run") => dir.path().join(format!("lake-{origin}")),
+            Some("vacuum") => dir.path().join("lake-dockerfile"),
+            other => panic!("{origin}: unexpected command {other:?}"),
+        };
+        let before = committed_runs(&lake).len();
         let output = lakewarden()
             .args(&args)
             .env("LAKEWARDEN_CONFIG", &config)
@@ -633,6 +638,12 @@ fn deployment_files_hold_their_properties() {
             .output()
             .expect("lakewarden runs");
         assert_success(&output);
-        assert_eq!(committed_runs(&lake).len(), 1, "{origin}: {args:?}");
+        let expected = if args[0] == "run" { before + 1 } else { before };
+        assert_eq!(committed_runs(&lake).len(), expected, "{origin}: {args:?}");
     }
+    assert_eq!(
+        seen.len(),
+        2,
+        "one run and one vacuum command line: {seen:?}"
+    );
 }
