@@ -200,6 +200,43 @@ fn schedule_commits_runs_on_the_cron_expression_until_sigterm() {
 }
 
 #[test]
+fn sigint_stops_a_waiting_scheduler_with_exit_code_zero() {
+    let dir = tempfile::tempdir().expect("dir");
+    let lake = dir.path().join("lake");
+    let mut scheduler = Background::start(
+        &[
+            "schedule",
+            "--cron",
+            "0 0 3 1 1 * 2099",
+            "--timezone",
+            "Asia/Tokyo",
+            "--lake",
+            text(&lake),
+        ],
+        dir.path(),
+        "waiting",
+    );
+    scheduler.wait_for_log("Next run scheduled", Duration::from_secs(30));
+    assert!(
+        scheduler
+            .stderr()
+            .contains("\"next_run\":\"2099-01-01T03:00:00+09:00\""),
+        "{}",
+        scheduler.stderr()
+    );
+    scheduler.signal("INT");
+    let status = scheduler.wait_within(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(0), "{}", scheduler.stderr());
+    assert!(
+        scheduler
+            .stderr()
+            .contains("Scheduler stopped while waiting")
+    );
+    assert!(committed_runs(&lake).is_empty());
+    assert!(!lease_file(&lake).exists());
+}
+
+#[test]
 fn a_malformed_cron_expression_is_an_error_naming_it() {
     let output = lakewarden()
         .args(["schedule", "--cron", "61 * * * *", "--lake", "./lake"])
@@ -324,6 +361,24 @@ fn two_runs_at_once(view: &LakeView<'_>, dir: &Path) {
         second.stdout.is_empty(),
         "the second run printed no summary"
     );
+
+    // The live run renews its lease: renewed_at moves past acquired_at, expiry with it.
+    let started = Instant::now();
+    let renewed = loop {
+        let now: serde_json::Value =
+            serde_json::from_slice(&(view.lease)().expect("lease present")).expect("lease JSON");
+        if now["renewed_at"] != now["acquired_at"] {
+            break now;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "not renewed: {now}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(renewed["holder"], lease["holder"]);
+    assert_eq!(renewed["acquired_at"], lease["acquired_at"]);
+    assert_ne!(renewed["expires_at"], lease["expires_at"]);
 
     let status = first.wait_within(Duration::from_secs(60));
     assert!(status.success(), "{}", first.stderr());

@@ -50,6 +50,14 @@ impl Shutdown {
                 };
                 tracing::warn!(signal = name, "Stop requested: no new work starts");
                 listener.request(name);
+                // A second signal means "now": exit without waiting for the grace period,
+                // leaving the lease to expire.
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+                tracing::error!("Second stop request: exiting at once; the lease will expire");
+                std::process::exit(i32::from(listener.exit_code()));
             });
         }
         Ok(shutdown)
