@@ -42,3 +42,32 @@ impl RunConfig {
         Duration::from_secs(self.shutdown_grace_secs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    #[test]
+    fn the_example_run_section_equals_the_defaults() {
+        let text = include_str!("../../../lakewarden.example.toml");
+        let config = Config::parse(text).expect("example config is valid");
+        assert_eq!(config.run.lease_ttl_secs, 300);
+        assert_eq!(config.run.shutdown_grace_secs, 30);
+        let default = Config::default();
+        assert_eq!(config.run.lease_ttl_secs, default.run.lease_ttl_secs);
+        assert_eq!(
+            config.run.shutdown_grace_secs,
+            default.run.shutdown_grace_secs
+        );
+    }
+
+    #[test]
+    fn a_lease_shorter_than_three_seconds_or_an_unknown_field_is_refused() {
+        let err = Config::parse("[run]\nlease_ttl_secs = 2\n").expect_err("too short");
+        assert!(format!("{err:#}").contains("run.lease_ttl_secs"), "{err:#}");
+        let err = Config::parse("[run]\ngrace = 2\n").expect_err("unknown field");
+        assert!(format!("{err:#}").contains("grace"), "{err:#}");
+        let config = Config::parse("[run]\nshutdown_grace_secs = 0\n").expect("zero grace");
+        assert_eq!(config.run.shutdown_grace(), std::time::Duration::ZERO);
+    }
+}
