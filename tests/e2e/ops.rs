@@ -265,23 +265,25 @@ fn local_view(lake: &Path) -> LakeView<'_> {
     }
 }
 
+/// The emulator's bucket, as the binary sees it.
+fn s3_store() -> object_store::aws::AmazonS3 {
+    let emulator = crate::harness::emulator();
+    object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(crate::harness::BUCKET)
+        .with_endpoint(&emulator.endpoint)
+        .with_allow_http(true)
+        .with_region("us-east-1")
+        .with_access_key_id(&emulator.access_key_id)
+        .with_secret_access_key(&emulator.secret_access_key)
+        .build()
+        .expect("S3 store")
+}
+
 fn s3_view(prefix: &str) -> LakeView<'static> {
-    use object_store::aws::AmazonS3Builder;
     use object_store::path::Path as StorePath;
     use object_store::{ObjectStore, ObjectStoreExt};
 
-    let emulator = crate::harness::emulator();
-    let store: std::sync::Arc<dyn ObjectStore> = std::sync::Arc::new(
-        AmazonS3Builder::new()
-            .with_bucket_name(crate::harness::BUCKET)
-            .with_endpoint(&emulator.endpoint)
-            .with_allow_http(true)
-            .with_region("us-east-1")
-            .with_access_key_id(&emulator.access_key_id)
-            .with_secret_access_key(&emulator.secret_access_key)
-            .build()
-            .expect("S3 store"),
-    );
+    let store: std::sync::Arc<dyn ObjectStore> = std::sync::Arc::new(s3_store());
     let runtime = std::sync::Arc::new(tokio::runtime::Runtime::new().expect("runtime"));
     let lease_path = StorePath::from(format!("{prefix}/_lakewarden/lease.json"));
     let commits_prefix = StorePath::from(format!("{prefix}/lake_runs"));
@@ -701,4 +703,73 @@ fn deployment_files_hold_their_properties() {
         2,
         "one run and one vacuum command line: {seen:?}"
     );
+}
+
+/// Every object under a prefix of the emulator's bucket, relative to the prefix.
+fn s3_objects(prefix: &str) -> BTreeSet<String> {
+    use futures::TryStreamExt;
+    use object_store::ObjectStore;
+    use object_store::path::Path as StorePath;
+
+    let store = s3_store();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let root = StorePath::from(prefix);
+    let objects: Vec<_> = runtime
+        .block_on(store.list(Some(&root)).try_collect::<Vec<_>>())
+        .expect("listing");
+    objects
+        .into_iter()
+        .map(|o| {
+            o.location
+                .as_ref()
+                .strip_prefix(&format!("{prefix}/"))
+                .expect("below the prefix")
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn vacuum_on_s3_removes_the_superseded_run_only() {
+    let prefix = format!("vacuum-{}", std::process::id());
+    let url = format!("s3://{}/{prefix}", crate::harness::BUCKET);
+    let run = || {
+        let output = lakewarden()
+            .args(["run", "--no-progress", "--lake", &url])
+            .output()
+            .expect("run");
+        assert_success(&output);
+        run_id_of(&output)
+    };
+    let first = run();
+    let second = run();
+    let before = s3_objects(&prefix);
+    let expected: BTreeSet<String> = before
+        .iter()
+        .filter(|f| f.rsplit('/').next().unwrap_or_default().starts_with(&first))
+        .cloned()
+        .collect();
+    assert!(expected.len() > 3, "{expected:?}");
+
+    let output = lakewarden()
+        .args(["vacuum", "--retain-days", "0", "--apply", "--lake", &url])
+        .output()
+        .expect("vacuum");
+    assert_success(&output);
+    let listed: BTreeSet<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| l.starts_with("remove "))
+        .filter_map(|l| l.split_whitespace().last())
+        .map(|p| {
+            p.strip_prefix(&format!("{prefix}/"))
+                .unwrap_or(p)
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(listed, expected);
+    let after = s3_objects(&prefix);
+    let removed: BTreeSet<String> = before.difference(&after).cloned().collect();
+    assert_eq!(removed, expected);
+    assert!(after.iter().any(|f| f.contains(&second)));
+    assert!(after.iter().any(|f| f.contains("dt=1970-01-01")));
 }
