@@ -199,7 +199,7 @@ impl Lease {
             lease.take_over(&observed).await?;
             return Ok(lease);
         }
-        Err(self_held_unknown(lake))
+        Err(held_by_a_churning_holder(lake))
     }
 
     /// Replace the expired lease `observed` by this one. Only one taker of the same
@@ -359,7 +359,7 @@ impl Lease {
     }
 }
 
-fn self_held_unknown(lake: &Lake) -> LeaseError {
+fn held_by_a_churning_holder(lake: &Lake) -> LeaseError {
     LeaseError::Held {
         lake: lake.url().to_owned(),
         holder: "another run that keeps taking and releasing it".to_owned(),
