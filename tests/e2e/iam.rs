@@ -203,6 +203,19 @@ fn run_killed_before_its_commit_leaves_the_previous_snapshot() {
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
 
+    // A killed run leaves its lease until it expires; the operator who knows it died
+    // deletes the lease object to go on at once.
+    let blocked = lakewarden()
+        .args(["run", "--no-progress", "--lake", path])
+        .output()
+        .expect("lakewarden runs");
+    assert_eq!(
+        blocked.status.code(),
+        Some(3),
+        "the killed run's lease blocks the next run"
+    );
+    std::fs::remove_file(lake.path().join("_lakewarden/lease.json")).expect("lease removed");
+
     // Its data files exist, yet no view shows them.
     let orphans = walk(lake.path())
         .into_iter()

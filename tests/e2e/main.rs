@@ -8,6 +8,7 @@ mod compliance;
 mod config;
 mod harness;
 mod iam;
+mod ops;
 mod organization;
 mod registry;
 mod securityhub;

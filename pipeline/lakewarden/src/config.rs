@@ -15,6 +15,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub scope: ScopeConfig,
     pub sources: SourcesConfig,
+    pub run: crate::ops_config::RunConfig,
 }
 
 /// Which accounts and regions a run reads.
@@ -338,6 +339,7 @@ impl Config {
         );
         config.scope.validate()?;
         config.sources.registry.validate()?;
+        config.run.validate()?;
         Ok(config)
     }
 

@@ -9,7 +9,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use lakewarden::config::Config;
 use lakewarden::run::{Outcome, RunOptions};
+use lakewarden::supervise::Supervised;
 use tracing_subscriber::EnvFilter;
+
+mod cli_ops;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -63,6 +66,11 @@ enum Command {
         #[arg(long)]
         run_id: String,
     },
+    /// Run on a cron schedule until SIGTERM or SIGINT (see `lakewarden schedule --help`).
+    Schedule(cli_ops::ScheduleArgs),
+    /// Remove files of runs that never committed and snapshots past retention. Prints what
+    /// it would remove; removes nothing without `--apply`.
+    Vacuum(cli_ops::VacuumArgs),
     /// Verify the config, the schemas, write access to the lake and the credentials.
     Check,
     /// Print SQL generated from the declared schemas.
@@ -179,15 +187,25 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 pause_before_commit: pause_before_commit_ms.map(Duration::from_millis),
                 progress: !no_progress,
                 shard: *shard,
+                ..Default::default()
             };
-            let summary = lakewarden::run::run(&config, &lake, &options)
-                .await
-                .context("run failed")?;
+            let shutdown = lakewarden::supervise::Shutdown::install()?;
+            let summary =
+                match lakewarden::supervise::supervised_run(&config, &lake, &options, &shutdown)
+                    .await
+                {
+                    Supervised::Committed(summary) => summary,
+                    Supervised::LeaseHeld(error) => {
+                        tracing::error!(%error, "Run not started: the lake is leased");
+                        eprintln!("lakewarden: {error}");
+                        return Ok(lakewarden::supervise::EXIT_LEASE_HELD);
+                    }
+                    Supervised::Interrupted => return Ok(shutdown.exit_code()),
+                    Supervised::Failed(error) => return Err(error.context("run failed")),
+                };
             print_summary(&summary);
-            let jobs = lakewarden::jobs::run_jobs(&lake, &summary.run_id).await;
-            let jobs_ok = print_jobs(&jobs);
             let outcome = match summary.outcome {
-                "complete" if jobs_ok => Outcome::Complete,
+                "complete" => Outcome::Complete,
                 _ => Outcome::Partial,
             };
             Ok(outcome.exit_code())
@@ -196,11 +214,24 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             let config = load_config(&cli)?;
             let lake = lakewarden_lake::open_lake(&config.lake.url)?
                 .with_writer_options(config.writer_options());
-            let jobs = lakewarden::jobs::run_jobs(&lake, run_id).await;
+            let jobs = lakewarden::jobs::run_jobs(&lake, run_id)
+                .await
+                .map_err(|e| format!("{e:#}"));
             if let Err(error) = &jobs {
-                anyhow::bail!("{error:#}");
+                anyhow::bail!("{error}");
             }
             Ok(if print_jobs(&jobs) { 0 } else { 2 })
+        }
+        Command::Schedule(args) => {
+            let config = load_config(&cli)?;
+            let lake = lakewarden_lake::open_lake(&config.lake.url)?
+                .with_writer_options(config.writer_options());
+            cli_ops::schedule(&config, &lake, args, print_summary).await
+        }
+        Command::Vacuum(args) => {
+            let config = load_config(&cli)?;
+            let lake = lakewarden_lake::open_lake(&config.lake.url)?;
+            cli_ops::vacuum(&lake, args).await
         }
         Command::Check => {
             let config = load_config(&cli)?;
@@ -245,7 +276,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
 }
 
 /// Print what the jobs did; false when any job failed.
-fn print_jobs(jobs: &anyhow::Result<lakewarden::jobs::JobsSummary>) -> bool {
+fn print_jobs(jobs: &Result<lakewarden::jobs::JobsSummary, String>) -> bool {
     match jobs {
         Ok(summary) => {
             println!(
@@ -261,8 +292,8 @@ fn print_jobs(jobs: &anyhow::Result<lakewarden::jobs::JobsSummary>) -> bool {
             summary.failed_jobs.is_empty()
         }
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "The jobs committed nothing");
-            println!("jobs failed: {error:#}");
+            tracing::error!(%error, "The jobs committed nothing");
+            println!("jobs failed: {error}");
             false
         }
     }
@@ -326,5 +357,8 @@ fn print_summary(summary: &lakewarden::run::RunSummary) {
     }
     if let Some(commit) = &summary.commit {
         println!("committed {commit}");
+    }
+    if let Some(jobs) = &summary.jobs {
+        print_jobs(jobs);
     }
 }

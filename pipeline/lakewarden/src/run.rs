@@ -55,6 +55,9 @@ pub struct RunOptions {
     pub progress: bool,
     /// The slice of the accounts to read.
     pub shard: Shard,
+    /// Cancelled on SIGTERM/SIGINT or a lost lease: no new unit of work starts, and the
+    /// source in flight is abandoned uncommitted.
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 /// Per-source totals of one run: the summary logged at the end and kept in the commit.
@@ -78,6 +81,10 @@ pub struct RunSummary {
     pub outcome: &'static str,
     pub sources: BTreeMap<String, SourceSummary>,
     pub commit: Option<String>,
+    /// What the jobs did over the committed run; not part of the commit record, which is
+    /// written before they run.
+    #[serde(skip)]
+    pub jobs: Option<Result<crate::jobs::JobsSummary, String>>,
 }
 
 /// The sources this binary knows, in the order they run.
@@ -185,7 +192,20 @@ pub async fn run(config: &Config, lake: &Lake, options: &RunOptions) -> anyhow::
     let run = RunInfo::start(chrono::Utc::now()).with_shard(options.shard.to_string());
     let span =
         tracing::info_span!("run", run_id = %run.run_id, lake = %lake.url(), shard = %run.shard);
-    run_inner(config, lake, options, run).instrument(span).await
+    async {
+        let mut summary = run_inner(config, lake, options, run).await?;
+        // The jobs run while the run still holds the lake's lease, over what it committed.
+        let jobs = crate::jobs::run_jobs(lake, &summary.run_id)
+            .await
+            .map_err(|e| format!("{e:#}"));
+        if !jobs.as_ref().is_ok_and(|j| j.failed_jobs.is_empty()) {
+            summary.outcome = "partial";
+        }
+        summary.jobs = Some(jobs);
+        Ok(summary)
+    }
+    .instrument(span)
+    .await
 }
 
 async fn run_inner(
@@ -291,14 +311,29 @@ async fn run_inner(
     }
 
     let progress = progress_bar(options.progress, units.len() as u64);
-    let extracted: Vec<SourceResult> = futures::stream::iter(units)
+    // A signal (or a lost lease) stops the extraction where it is: units in flight are
+    // dropped, their files never committed, and no new unit starts.
+    if options.cancel.is_cancelled() {
+        return Err(crate::supervise::Interrupted.into());
+    }
+    let extraction = futures::stream::iter(units)
         .map(|unit: Unit| extract_unit(lake, unit, progress.clone()))
         .buffer_unordered(concurrency)
-        .collect()
-        .await;
+        .collect::<Vec<SourceResult>>();
+    let extracted = tokio::select! {
+        results = extraction => results,
+        _ = options.cancel.cancelled() => return Err(crate::supervise::Interrupted.into()),
+    };
     results.extend(extracted);
     if let Some(bar) = progress {
         bar.finish_and_clear();
+    }
+    if options.cancel.is_cancelled() {
+        return Err(crate::supervise::Interrupted.into());
+    }
+
+    if options.cancel.is_cancelled() {
+        return Err(crate::supervise::Interrupted.into());
     }
 
     commit_results(lake, &run, &results, options.pause_before_commit).await
@@ -684,6 +719,7 @@ fn summarise(run: &RunInfo, results: &[SourceResult]) -> RunSummary {
         outcome: "failed",
         sources,
         commit: None,
+        jobs: None,
     }
 }
 
