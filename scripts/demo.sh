@@ -12,15 +12,21 @@ ready="$state/ready.json"
 rm -f "$ready"
 
 export AWS_EC2_METADATA_DISABLED=true
+accounts=(012345678901 111111111111 222222222222)
+regions=(us-east-1 eu-west-1)
 "$venv/bin/python" tests/harness/moto_launcher.py \
     --ready-file "$ready" \
     --seed-iam tests/fixtures/iam/cloudsplaining-authz-details.json \
-    --account 012345678901 \
+    --seed-config \
+    --seed-securityhub tests/fixtures/securityhub/guardduty-findings.json \
+    --seed-securityhub tests/fixtures/securityhub/config-findings.json \
+    --securityhub-region us-east-1 --securityhub-region eu-west-1 \
+    --account "${accounts[0]}" --account "${accounts[1]}" --account "${accounts[2]}" \
     --quiet > "$state/emulator.log" 2>&1 &
 emulator=$!
 trap 'kill "$emulator" 2>/dev/null || true' EXIT
 
-echo "Starting the AWS emulator on 127.0.0.1 and seeding account 012345678901 ..."
+echo "Starting the AWS emulator on 127.0.0.1 and seeding accounts ${accounts[*]} ..."
 for _ in $(seq 240); do
     [ -f "$ready" ] && break
     if ! kill -0 "$emulator" 2>/dev/null; then
@@ -47,9 +53,48 @@ for key, value in {
 PY
 )"
 
+# Amazon ECR images in each account: repositories with and without policies, a public
+# one, tagged and untagged images, basic and enhanced scan results.
+for account in "${accounts[@]}"; do
+    "$venv/bin/python" - "$ready" "$account" <<'PY' > "$state/ecr-$account.args"
+import json, sys
+ready = json.load(open(sys.argv[1]))
+reader = ready["accounts"][sys.argv[2]]
+print(ready["endpoint"], reader["access_key_id"], reader["secret_access_key"])
+PY
+    read -r endpoint key secret < "$state/ecr-$account.args"
+    "$venv/bin/python" tests/harness/seed_ecr.py --endpoint "$endpoint" \
+        --access-key-id "$key" --secret-access-key "$secret" --account "$account" \
+        > "$state/ecr-$account.json"
+done
+
+# Every account of the list is reached by assuming the read-only role in it, and every
+# source reads both regions.
+cat > "$state/lakewarden.toml" <<TOML
+[scope]
+accounts = ["${accounts[0]}", "${accounts[1]}", "${accounts[2]}"]
+regions = ["${regions[0]}", "${regions[1]}"]
+
+[sources.config]
+enabled = true
+
+[sources.securityhub]
+enabled = true
+# The emulator has no Security Hub standards.
+standards = false
+
+[sources.registry]
+ecr = true
+
+# The emulator answers at once; AWS's published rates would only slow the demo down.
+[limits.apis]
+"config:ListDiscoveredResources" = { per_second = 0.0, burst = 0.0 }
+TOML
+
 echo "Running lakewarden into $lake ..."
 status=0
-./target/debug/lakewarden run --no-progress --lake "$lake" 2> "$state/run.log" || status=$?
+./target/debug/lakewarden run --no-progress --config "$state/lakewarden.toml" --lake "$lake" \
+    2> "$state/run.log" || status=$?
 if [ "$status" -eq 1 ]; then
     echo "lakewarden committed nothing; its log is in $state/run.log" >&2
     tail -n 5 "$state/run.log" >&2
@@ -65,5 +110,8 @@ query() {
 query "Principals with admin-equivalent statements" sql/duckdb/queries/admin_principals.sql
 query "Console users without MFA" sql/duckdb/queries/console_users_without_mfa.sql
 query "Active access keys older than 90 days" sql/duckdb/queries/old_access_keys.sql
+query "AWS Config resources per account and region" sql/duckdb/queries/inventory_by_account.sql
+query "Security Hub findings per account, region and severity" sql/duckdb/queries/findings_by_account.sql
+query "Container images per repository" sql/duckdb/queries/images_by_repository.sql
 query "Compliance score per account (CIS AWS Foundations)" sql/duckdb/queries/posture_by_account.sql
 query "Failing controls" sql/duckdb/queries/failing_controls.sql
