@@ -461,3 +461,42 @@ async fn throttled_then_ok_page_is_kept() {
     assert_eq!(covered.status, CoverageStatus::Ok);
     assert_eq!(covered.calls, Some(2));
 }
+
+#[tokio::test]
+async fn unparseable_policy_document_is_a_row_error_naming_the_policy() {
+    // The same first page, with one managed policy's document made invalid JSON (a
+    // truncated document, as a broken proxy might deliver it).
+    let good = "<Document>%7B%0A%20%20%20%20%22Version%22%3A%20%222012-10-17%22%2C%0A%20%20%20%20%22Statement%22%3A%20%7B%0A%20%20%20%20%20%20%20%20%22Effect%22%3A%20%22Allow%22%2C%0A%20%20%20%20%20%20%20%20%22Action%22%3A%20%5B%0A%20%20%20%20%20%20%20%20%20%20%20%20%22iam%3ACreatePolicy%22";
+    assert!(
+        PAGE_1.contains(good),
+        "the fixture holds the document this test breaks"
+    );
+    let broken_page = PAGE_1.replacen(
+        good,
+        "<Document>%7B%22Version%22%3A%222012-10-17%22%2C%22Statement",
+        1,
+    );
+    let broken_page = broken_page.replacen("%0A%7D</Document>", "</Document>", 1);
+
+    let lake = TestLake::new("broken-document");
+    let ctx = context();
+    let mut out = SourceOutput::new(&lake.lake, "iam", &ctx);
+    let replay = StaticReplayClient::new(vec![ok(&broken_page), ok(PAGE_2), ok(PAGE_3)]);
+    let mut calls = 0;
+    authorization_details(&client(&replay), &ctx, &mut out, &mut calls)
+        .await
+        .expect("one bad document does not stop the listing");
+    let result = out.finish(AUTHORIZATION_TABLES, None).await;
+
+    let arn = format!("arn:aws:iam::{ACCOUNT_ID}:policy/create-update-delete-set-managed-policies");
+    assert_eq!(result.errors.len(), 1, "{:?}", result.errors);
+    assert_eq!(result.errors[0].object, arn);
+    assert_eq!(result.errors[0].table_name, STATEMENTS);
+    // The policy row is kept, without its document; its one statement is missing.
+    assert_eq!(rows(&result, POLICIES), 3);
+    assert_eq!(rows(&result, STATEMENTS), 8);
+    assert_eq!(
+        coverage(&result, "GetAccountAuthorizationDetails").status,
+        CoverageStatus::Ok
+    );
+}
