@@ -188,3 +188,62 @@ fn shards_read_disjoint_accounts_that_together_cover_the_list() {
     }
     assert_eq!(covered.into_iter().collect::<Vec<_>>(), readable);
 }
+
+#[test]
+fn shards_of_one_run_hold_their_own_leases_and_run_at_once() {
+    // The shared emulator answers for any account id; these two fall into different
+    // shards of two (012345678901 is odd, 111111111112 even).
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("lakewarden.toml");
+    std::fs::write(
+        &config,
+        "[scope]\naccounts = [\"012345678901\", \"111111111112\"]\n",
+    )
+    .expect("config");
+    let lake = dir.path().join("lake");
+    let start = |shard: &str| {
+        crate::harness::lakewarden()
+            .args([
+                "run",
+                "--no-progress",
+                "--shard",
+                shard,
+                "--pause-before-commit-ms",
+                "3000",
+            ])
+            .arg("--config")
+            .arg(&config)
+            .arg("--lake")
+            .arg(&lake)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("lakewarden starts")
+    };
+    // Both shards are inside their runs, holding their leases, at the same time.
+    let (first, second) = (start("1/2"), start("2/2"));
+    let (first, second) = (
+        first.wait_with_output().expect("first shard"),
+        second.wait_with_output().expect("second shard"),
+    );
+    assert_success(&first);
+    assert_success(&second);
+    let shards = duckdb(
+        &lake,
+        "SELECT shard, string_agg(DISTINCT account_id, ',') AS accounts FROM lake_runs \
+         WHERE table_name = 'iam_users' GROUP BY shard ORDER BY shard;",
+    );
+    let got: Vec<(&str, &str)> = shards
+        .iter()
+        .map(|r| (text(r, "shard"), text(r, "accounts")))
+        .collect();
+    assert_eq!(got, [("1/2", "111111111112"), ("2/2", "012345678901")]);
+    assert!(
+        !lake.join("_lakewarden/lease-shard-1-of-2.json").exists(),
+        "leases released"
+    );
+    assert!(
+        !lake.join("_lakewarden/lease-shard-2-of-2.json").exists(),
+        "leases released"
+    );
+}

@@ -98,21 +98,41 @@ pub fn holder_id() -> String {
     format!("{host}/{}/{}", std::process::id(), &suffix[..8])
 }
 
-/// The lease object's path in a lake.
-pub fn lease_path(lake: &Lake) -> Path {
-    lake.layout()
-        .root()
-        .clone()
-        .join("_lakewarden")
-        .join("lease.json")
+/// The name of the lease a run takes: `lease` for an unsharded run, one per shard
+/// otherwise (`lease-shard-2-of-8`). Shards write disjoint partitions and commits, so
+/// they may run at once; two runs of the same shard may not.
+pub fn lease_name(shard: &str) -> String {
+    match shard.split_once('/') {
+        Some((i, n)) if shard != "1/1" => format!("lease-shard-{i}-of-{n}"),
+        _ => "lease".to_owned(),
+    }
 }
 
-fn markers_path(lake: &Lake) -> Path {
+/// The path of the unsharded run's lease object in a lake.
+pub fn lease_path(lake: &Lake) -> Path {
+    named_lease_path(lake, "lease")
+}
+
+fn named_lease_path(lake: &Lake, name: &str) -> Path {
     lake.layout()
         .root()
         .clone()
         .join("_lakewarden")
-        .join("takeover")
+        .join(format!("{name}.json").as_str())
+}
+
+fn markers_path(lake: &Lake, name: &str) -> Path {
+    let markers = lake
+        .layout()
+        .root()
+        .clone()
+        .join("_lakewarden")
+        .join("takeover");
+    if name == "lease" {
+        markers
+    } else {
+        markers.join(name)
+    }
 }
 
 /// Read the lease object, if there is one.
@@ -160,11 +180,22 @@ impl Lease {
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> Result<Self, LeaseError> {
+        Self::acquire_named(lake, "lease", holder, ttl, now).await
+    }
+
+    /// Take the lease called `name` (see [`lease_name`]).
+    pub async fn acquire_named(
+        lake: &Lake,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Self, LeaseError> {
         let mut lease = Self {
             lake_url: lake.url().to_owned(),
             store: lake.store().clone(),
-            path: lease_path(lake),
-            markers: markers_path(lake),
+            path: named_lease_path(lake, name),
+            markers: markers_path(lake, name),
             ttl,
             record: LeaseRecord {
                 holder: holder.to_owned(),
@@ -450,7 +481,7 @@ mod tests {
             lake_url: lake.url().to_owned(),
             store: lake.store().clone(),
             path: lease_path(&lake),
-            markers: markers_path(&lake),
+            markers: markers_path(&lake, "lease"),
             ttl: TTL,
             record: LeaseRecord {
                 holder: holder.to_owned(),

@@ -22,7 +22,9 @@ pub use commit::{CommitRow, RunInfo, TableStatus, commit_as, commit_run};
 pub use error::LakeError;
 pub use history::{CommitEntry, commit_history, latest_snapshots, read_batches, read_object};
 pub use layout::{Layout, format_dt};
-pub use lease::{Lease, LeaseError, LeaseRecord, ObservedLease, holder_id, lease_path, read_lease};
+pub use lease::{
+    Lease, LeaseError, LeaseRecord, ObservedLease, holder_id, lease_name, lease_path, read_lease,
+};
 pub use read::{CommittedSnapshot, latest_snapshot, read_snapshot};
 pub use rows::{CommonColumns, RowEncoder};
 pub use schema::{ColumnSpec, PartitionSpec, TableSchema, parse_type};

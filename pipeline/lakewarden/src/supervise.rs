@@ -114,12 +114,13 @@ pub async fn supervised_run(
         return Supervised::Interrupted;
     }
     let holder = lakewarden_lake::holder_id();
-    let lease =
-        match Lease::acquire(lake, &holder, config.run.lease_ttl(), chrono::Utc::now()).await {
-            Ok(lease) => lease,
-            Err(error @ LeaseError::Held { .. }) => return Supervised::LeaseHeld(error),
-            Err(error) => return Supervised::Failed(error.into()),
-        };
+    let name = lakewarden_lake::lease_name(&options.shard.to_string());
+    let ttl = config.run.lease_ttl();
+    let lease = match Lease::acquire_named(lake, &name, &holder, ttl, chrono::Utc::now()).await {
+        Ok(lease) => lease,
+        Err(error @ LeaseError::Held { .. }) => return Supervised::LeaseHeld(error),
+        Err(error) => return Supervised::Failed(error.into()),
+    };
     tracing::info!(holder = %holder, expires_at = %lease.record().expires_at, "Lease taken");
 
     let run_token = shutdown.token().child_token();

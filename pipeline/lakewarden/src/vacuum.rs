@@ -264,7 +264,8 @@ fn classify(root: &Path, location: &Path) -> Kind {
     };
     let names: Vec<&str> = parts.iter().map(String::as_str).collect();
     match names.as_slice() {
-        ["_lakewarden", "takeover", _] => Kind::Marker,
+        // The unsharded lease's markers, and each shard lease's in a folder of its own.
+        ["_lakewarden", "takeover", _] | ["_lakewarden", "takeover", _, _] => Kind::Marker,
         [_, "dt=1970-01-01", ..] => Kind::Other,
         ["lake_runs", dt, file] if dt.starts_with("dt=") && file.ends_with(".parquet") => {
             Kind::Commit
@@ -499,6 +500,10 @@ mod tests {
         );
         assert_eq!(kind("lake/_lakewarden/lease.json"), "other");
         assert_eq!(kind("lake/_lakewarden/takeover/abc"), "marker");
+        assert_eq!(
+            kind("lake/_lakewarden/takeover/lease-shard-1-of-2/abc"),
+            "marker"
+        );
         assert_eq!(kind("lake/notes/readme.txt"), "other");
         assert_eq!(
             kind("lake/iam_users/dt=2026-12-04/other=1/r1-0.parquet"),
