@@ -37,7 +37,9 @@ registry-tools:
 
 ## test: formatting, lints, unit tests and end-to-end tests
 test: lint setup registry-tools
-	cargo test --workspace
+	mkdir -p .run
+	set -o pipefail; cargo test --workspace 2>&1 | tee .run/test.log
+	@python3 scripts/test_summary.py .run/test.log
 
 ## lint: rustfmt and clippy, warnings denied
 lint:
