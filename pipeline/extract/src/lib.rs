@@ -17,6 +17,8 @@ mod paginate;
 pub mod registry;
 pub mod securityhub;
 mod source;
+#[cfg(test)]
+mod testing;
 
 pub use aws::{api_error, error_code, millis};
 pub use coverage::{CoverageRow, CoverageStatus, classify_code};

@@ -161,6 +161,29 @@ impl SourceOutput {
         });
     }
 
+    /// Record a failed API call family and fail the tables that depend on it: they keep
+    /// their previous snapshot.
+    pub fn record_failure(&mut self, api: &str, error: &ExtractError, calls: u32, tables: &[&str]) {
+        tracing::warn!(
+            source = self.source,
+            account_id = %self.common.account_id,
+            region = %self.common.region,
+            api,
+            %error,
+            "API call family failed; its tables keep the previous snapshot"
+        );
+        self.coverage(
+            api,
+            error.coverage_status(),
+            Some(error.to_string()),
+            calls,
+            tables,
+        );
+        for table in tables {
+            self.fail_table(table, error.to_string());
+        }
+    }
+
     /// Record an input that was skipped because it could not be read.
     pub fn row_error(
         &mut self,

@@ -15,8 +15,6 @@ use aws_sdk_config::config::retry::RetryConfig;
 use aws_sdk_config::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_config::types::ResourceType;
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
-use aws_smithy_runtime_api::http::{Request, Response, StatusCode};
-use aws_smithy_types::body::SdkBody;
 use lakewarden_lake::{Lake, RunInfo};
 use object_store::ObjectStoreExt;
 use object_store::memory::InMemory;
@@ -26,6 +24,7 @@ use super::source::{
     ConfigOptions, ConfigSource, RESOURCES, RULE_COMPLIANCE, TABLES, aggregate_resources,
     resources, rule_compliance,
 };
+use crate::testing::{recorded, rows, table_result};
 use crate::{CoverageStatus, Source, SourceContext, SourceOutput, SourceResult, TableResult};
 
 const ACCOUNT_ID: &str = "012345678901";
@@ -41,14 +40,7 @@ macro_rules! fixture {
 }
 
 fn answer(status: u16, body: &str) -> ReplayEvent {
-    let mut response = Response::new(
-        StatusCode::try_from(status).expect("a valid status code"),
-        SdkBody::from(body.to_owned()),
-    );
-    response
-        .headers_mut()
-        .insert("content-type", "application/x-amz-json-1.1");
-    ReplayEvent::new(Request::new(SdkBody::empty()), response)
+    recorded(status, "application/x-amz-json-1.1", None, body)
 }
 
 fn ok(body: &str) -> ReplayEvent {
@@ -170,24 +162,6 @@ fn sent(replay: &StaticReplayClient) -> Vec<(String, Value)> {
             (action, serde_json::from_slice(body).expect("a JSON body"))
         })
         .collect()
-}
-
-fn table_result<'a>(result: &'a SourceResult, name: &str) -> &'a TableResult {
-    result
-        .tables
-        .iter()
-        .find(|t| match t {
-            TableResult::Written(output) => output.table == name,
-            TableResult::Failed { table, .. } => table == name,
-        })
-        .unwrap_or_else(|| panic!("no result for table {name}"))
-}
-
-fn rows(result: &SourceResult, name: &str) -> u64 {
-    match table_result(result, name) {
-        TableResult::Written(output) => output.rows,
-        TableResult::Failed { error, .. } => panic!("table {name} failed: {error}"),
-    }
 }
 
 fn topic_arn(n: usize) -> String {

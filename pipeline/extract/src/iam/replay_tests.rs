@@ -14,8 +14,6 @@ use aws_sdk_iam::config::retry::RetryConfig;
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::http::{Request, Response, StatusCode};
-use aws_smithy_types::body::SdkBody;
 use lakewarden_lake::{Lake, RunInfo};
 use percent_encoding::percent_decode_str;
 
@@ -23,10 +21,8 @@ use super::source::{
     CREDENTIAL_REPORT, GROUPS, INLINE_POLICIES, IamOptions, POLICIES, ROLES, STATEMENTS, USERS,
     authorization_details, credential_report,
 };
-use crate::{
-    CoverageRow, CoverageStatus, ExtractError, SourceContext, SourceOutput, SourceResult,
-    TableResult,
-};
+use crate::testing::{coverage, memory_lake, recorded, rows, table_result};
+use crate::{CoverageStatus, ExtractError, SourceContext, SourceOutput, TableResult};
 
 const ACCOUNT_ID: &str = "123456789012";
 
@@ -61,12 +57,7 @@ const REPORT_CONTENT: &str = fixture!("get-credential-report.xml");
 /// A recorded response. The expected request is left empty: the tests read the requests
 /// actually sent instead of matching them whole, since signing headers change every run.
 fn answer(status: u16, body: &str) -> ReplayEvent {
-    let mut response = Response::new(
-        StatusCode::try_from(status).expect("a valid status code"),
-        SdkBody::from(body.to_owned()),
-    );
-    response.headers_mut().insert("content-type", "text/xml");
-    ReplayEvent::new(Request::new(SdkBody::empty()), response)
+    recorded(status, "text/xml", None, body)
 }
 
 fn ok(body: &str) -> ReplayEvent {
@@ -105,10 +96,9 @@ struct TestLake {
 
 impl TestLake {
     fn new(_test: &str) -> Self {
-        let store = std::sync::Arc::new(object_store::memory::InMemory::new());
-        let lake = Lake::new("memory://", store, object_store::path::Path::from("lake"))
-            .expect("lake opens");
-        Self { lake }
+        Self {
+            lake: memory_lake(),
+        }
     }
 }
 
@@ -167,36 +157,6 @@ fn sent(replay: &StaticReplayClient) -> Vec<(String, Option<String>)> {
 
 fn actions(replay: &StaticReplayClient) -> Vec<String> {
     sent(replay).into_iter().map(|(action, _)| action).collect()
-}
-
-fn table<'a>(result: &'a SourceResult, name: &str) -> &'a TableResult {
-    result
-        .tables
-        .iter()
-        .find(|t| match t {
-            TableResult::Written(output) => output.table == name,
-            TableResult::Failed { table, .. } => table == name,
-        })
-        .unwrap_or_else(|| panic!("no result for table {name}"))
-}
-
-fn rows(result: &SourceResult, name: &str) -> u64 {
-    match table(result, name) {
-        TableResult::Written(output) => output.rows,
-        TableResult::Failed { error, .. } => panic!("table {name} failed: {error}"),
-    }
-}
-
-fn coverage<'a>(result: &'a SourceResult, api: &str) -> &'a CoverageRow {
-    let mut rows = result.coverage.iter().filter(|c| c.api == api);
-    let row = rows
-        .next()
-        .unwrap_or_else(|| panic!("no coverage row for {api}"));
-    assert!(
-        rows.next().is_none(),
-        "more than one coverage row for {api}"
-    );
-    row
 }
 
 fn owned(names: &[&str]) -> Vec<String> {
@@ -408,7 +368,7 @@ async fn credential_report_deadline_fails_only_that_table() {
 
     let expected = "iam GetCredentialReport in account 123456789012, region global: the \
                     credential report was not ready within";
-    match table(&result, CREDENTIAL_REPORT) {
+    match table_result(&result, CREDENTIAL_REPORT) {
         TableResult::Failed { error, .. } => assert!(error.starts_with(expected), "{error}"),
         TableResult::Written(output) => panic!("expected a failed table, got {output:?}"),
     }

@@ -143,7 +143,7 @@ impl Source for IamSource {
             Ok(users) => Some(users),
             Err(error) => {
                 let api = "GetAccountAuthorizationDetails";
-                record_failure(out, api, &error, calls, AUTHORIZATION_TABLES);
+                out.record_failure(api, &error, calls, AUTHORIZATION_TABLES);
                 // Without the user list the per-user tables cannot be complete.
                 out.fail_table(ACCESS_KEYS, error.to_string());
                 out.fail_table(MFA_DEVICES, error.to_string());
@@ -157,27 +157,6 @@ impl Source for IamSource {
         account_summary(&client, ctx, out).await?;
         credential_report(&client, ctx, out, &self.options).await?;
         Ok(())
-    }
-}
-
-/// Record a failed API family on the output and fail the tables that depend on it.
-fn record_failure(
-    out: &mut SourceOutput,
-    api: &str,
-    error: &ExtractError,
-    calls: u32,
-    tables: &[&str],
-) {
-    tracing::warn!(source = SOURCE, api, %error, "API call family failed; its tables keep the previous snapshot");
-    out.coverage(
-        api,
-        error.coverage_status(),
-        Some(error.to_string()),
-        calls,
-        tables,
-    );
-    for table in tables {
-        out.fail_table(table, error.to_string());
     }
 }
 
@@ -548,7 +527,7 @@ pub(crate) async fn per_user_tables(
     }
     match &failure {
         Some(("ListMFADevices", error)) => {
-            record_failure(out, "ListMFADevices", error, mfa_calls, &[MFA_DEVICES]);
+            out.record_failure("ListMFADevices", error, mfa_calls, &[MFA_DEVICES]);
             out.coverage(
                 "ListAccessKeys",
                 CoverageStatus::Ok,
@@ -558,7 +537,7 @@ pub(crate) async fn per_user_tables(
             );
         }
         Some((api, error)) => {
-            record_failure(out, api, error, key_calls, &[ACCESS_KEYS]);
+            out.record_failure(api, error, key_calls, &[ACCESS_KEYS]);
             // The failing user's devices were not listed either.
             out.fail_table(MFA_DEVICES, error.to_string());
         }
@@ -731,13 +710,7 @@ async fn password_policy(
         // No custom policy is a state of the account, not a failure.
         Err(e) if error_code(&e).as_deref() == Some("NoSuchEntity") => PasswordPolicyRow::default(),
         Err(e) => {
-            record_failure(
-                out,
-                API,
-                &api_error(SOURCE, API, ctx, &e),
-                1,
-                &[PASSWORD_POLICY],
-            );
+            out.record_failure(API, &api_error(SOURCE, API, ctx, &e), 1, &[PASSWORD_POLICY]);
             return Ok(());
         }
     };
@@ -755,13 +728,7 @@ async fn account_summary(
     let output = match client.get_account_summary().send().await {
         Ok(output) => output,
         Err(e) => {
-            record_failure(
-                out,
-                API,
-                &api_error(SOURCE, API, ctx, &e),
-                1,
-                &[ACCOUNT_SUMMARY],
-            );
+            out.record_failure(API, &api_error(SOURCE, API, ctx, &e), 1, &[ACCOUNT_SUMMARY]);
             return Ok(());
         }
     };
@@ -811,7 +778,7 @@ pub(crate) async fn credential_report(
             Ok(output) => output.state().cloned(),
             Err(e) => {
                 let error = api_error(SOURCE, "GenerateCredentialReport", ctx, &e);
-                record_failure(out, API, &error, calls, &[CREDENTIAL_REPORT]);
+                out.record_failure(API, &error, calls, &[CREDENTIAL_REPORT]);
                 return Ok(());
             }
         };
@@ -832,7 +799,7 @@ pub(crate) async fn credential_report(
                     ) => {}
                 Err(e) => {
                     let error = api_error(SOURCE, API, ctx, &e);
-                    record_failure(out, API, &error, calls, &[CREDENTIAL_REPORT]);
+                    out.record_failure(API, &error, calls, &[CREDENTIAL_REPORT]);
                     return Ok(());
                 }
             }
@@ -849,7 +816,7 @@ pub(crate) async fn credential_report(
                     options.credential_report_deadline.as_millis()
                 ),
             };
-            record_failure(out, API, &error, calls, &[CREDENTIAL_REPORT]);
+            out.record_failure(API, &error, calls, &[CREDENTIAL_REPORT]);
             return Ok(());
         }
         tracing::debug!(
@@ -871,7 +838,7 @@ pub(crate) async fn credential_report(
                 account_id: ctx.account_id.clone(),
                 message: format!("credential report: {error}"),
             };
-            record_failure(out, API, &error, calls, &[CREDENTIAL_REPORT]);
+            out.record_failure(API, &error, calls, &[CREDENTIAL_REPORT]);
             Ok(())
         }
     }

@@ -13,8 +13,6 @@ use aws_sdk_ecr::Client;
 use aws_sdk_ecr::config::retry::RetryConfig;
 use aws_sdk_ecr::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
-use aws_smithy_runtime_api::http::{Request, Response, StatusCode};
-use aws_smithy_types::body::SdkBody;
 use lakewarden_lake::{Lake, RunInfo};
 use object_store::ObjectStoreExt;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -23,6 +21,7 @@ use serde_json::{Value, json};
 use super::ecr::{Family, extract_with, findings};
 use super::rows::FindingRow;
 use super::{FINDINGS, IMAGES, REPOSITORIES, TABLES};
+use crate::testing::{memory_lake, recorded};
 use crate::{CoverageStatus, ExtractError, SourceContext, SourceOutput, TableResult};
 
 const ACCOUNT_ID: &str = "012345678910";
@@ -52,14 +51,7 @@ const SCAN_NOT_FOUND: &str = fixture!("scan-not-found.json");
 const BATCH_GET_IMAGE: &str = fixture!("batch-get-image.json");
 
 fn answer(status: u16, body: &str) -> ReplayEvent {
-    let mut response = Response::new(
-        StatusCode::try_from(status).expect("a valid status code"),
-        SdkBody::from(body.to_owned()),
-    );
-    response
-        .headers_mut()
-        .insert("content-type", "application/x-amz-json-1.1");
-    ReplayEvent::new(Request::new(SdkBody::empty()), response)
+    recorded(status, "application/x-amz-json-1.1", None, body)
 }
 
 fn client(replay: &StaticReplayClient) -> Client {
@@ -82,11 +74,6 @@ fn client(replay: &StaticReplayClient) -> Client {
         .http_client(replay.clone())
         .build();
     Client::from_conf(config)
-}
-
-fn lake() -> Lake {
-    let store = std::sync::Arc::new(object_store::memory::InMemory::new());
-    Lake::new("memory://", store, object_store::path::Path::from("lake")).expect("lake opens")
 }
 
 fn context() -> SourceContext {
@@ -277,7 +264,7 @@ async fn the_source_under_enhanced_scanning_with_normal_and_denied_errors() {
         answer(200, FINDINGS_2),
         answer(200, BATCH_GET_IMAGE),
     ]);
-    let lake = lake();
+    let lake = memory_lake();
     let ctx = context();
     let mut out = SourceOutput::new(&lake, "ecr", &ctx);
     extract_with(&client(&replay), &ctx, &mut out)

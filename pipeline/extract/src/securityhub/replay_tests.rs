@@ -18,8 +18,6 @@ use aws_sdk_securityhub::config::retry::RetryConfig;
 use aws_sdk_securityhub::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::http::{Request, Response, StatusCode};
-use aws_smithy_types::body::SdkBody;
 use chrono::TimeZone;
 use futures::TryStreamExt;
 use lakewarden_lake::{CommitRow, Lake, RunInfo, TableStatus, commit_run};
@@ -28,7 +26,8 @@ use serde_json::{Value, json};
 use super::source::{
     CONTROLS, FINDINGS, STANDARDS, SecurityHubOptions, findings, standards_and_controls,
 };
-use crate::{CoverageRow, CoverageStatus, SourceContext, SourceOutput, SourceResult, TableResult};
+use crate::testing::{coverage, memory_lake, recorded, rows, table_result};
+use crate::{CoverageStatus, SourceContext, SourceOutput, SourceResult, TableResult};
 
 const ACCOUNT_ID: &str = "012345678901";
 const REGION: &str = "us-east-1";
@@ -52,19 +51,7 @@ const TOO_MANY_REQUESTS: &str = fixture!("too-many-requests.json");
 const INVALID_ACCESS: &str = fixture!("invalid-access.json");
 
 fn answer(status: u16, body: &str, error: Option<&str>) -> ReplayEvent {
-    let mut response = Response::new(
-        StatusCode::try_from(status).expect("a valid status code"),
-        SdkBody::from(body.to_owned()),
-    );
-    response
-        .headers_mut()
-        .insert("content-type", "application/json");
-    if let Some(code) = error {
-        response
-            .headers_mut()
-            .insert("x-amzn-ErrorType", code.to_owned());
-    }
-    ReplayEvent::new(Request::new(SdkBody::empty()), response)
+    recorded(status, "application/json", error, body)
 }
 
 fn ok(body: &str) -> ReplayEvent {
@@ -97,11 +84,6 @@ fn client(replay: &StaticReplayClient) -> Client {
         .http_client(replay.clone())
         .build();
     Client::from_conf(config)
-}
-
-fn memory_lake() -> Lake {
-    let store = Arc::new(object_store::memory::InMemory::new());
-    Lake::new("memory://", store, object_store::path::Path::from("lake")).expect("lake opens")
 }
 
 /// A context for a run that started at `started` (milliseconds UTC).
@@ -170,39 +152,9 @@ fn paths(replay: &StaticReplayClient) -> Vec<String> {
         .collect()
 }
 
-fn table<'a>(result: &'a SourceResult, name: &str) -> &'a TableResult {
-    result
-        .tables
-        .iter()
-        .find(|t| match t {
-            TableResult::Written(output) => output.table == name,
-            TableResult::Failed { table, .. } => table == name,
-        })
-        .unwrap_or_else(|| panic!("no result for table {name}"))
-}
-
-fn rows(result: &SourceResult, name: &str) -> u64 {
-    match table(result, name) {
-        TableResult::Written(output) => output.rows,
-        TableResult::Failed { error, .. } => panic!("table {name} failed: {error}"),
-    }
-}
-
-fn coverage<'a>(result: &'a SourceResult, api: &str) -> &'a CoverageRow {
-    let mut found = result.coverage.iter().filter(|c| c.api == api);
-    let row = found
-        .next()
-        .unwrap_or_else(|| panic!("no coverage row for {api}"));
-    assert!(
-        found.next().is_none(),
-        "more than one coverage row for {api}"
-    );
-    row
-}
-
 /// Every batch a written table holds.
 async fn batches(lake: &Lake, result: &SourceResult, name: &str) -> Vec<RecordBatch> {
-    let TableResult::Written(output) = table(result, name) else {
+    let TableResult::Written(output) = table_result(result, name) else {
         panic!("table {name} failed");
     };
     let snapshot = lakewarden_lake::CommittedSnapshot {
@@ -248,7 +200,7 @@ async fn findings_by_id(
 
 /// Commit a findings result as its run, so the next run finds it as the previous snapshot.
 async fn commit(lake: &Lake, ctx: &SourceContext, result: &SourceResult) {
-    let TableResult::Written(output) = table(result, FINDINGS) else {
+    let TableResult::Written(output) = table_result(result, FINDINGS) else {
         panic!("findings failed");
     };
     let row = CommitRow {
@@ -350,7 +302,7 @@ async fn throttling_that_outlasts_the_retries_fails_the_table() {
     .expect("a failed API fails its table, not the source");
     let result = out.finish(&[FINDINGS], None).await;
 
-    match table(&result, FINDINGS) {
+    match table_result(&result, FINDINGS) {
         TableResult::Failed { error, .. } => {
             assert!(error.contains("TooManyRequestsException"), "{error}");
             assert!(
@@ -608,7 +560,7 @@ async fn a_failed_standards_listing_fails_standards_and_controls_only() {
     let result = out.finish(&[STANDARDS, CONTROLS], None).await;
     for name in [STANDARDS, CONTROLS] {
         assert!(
-            matches!(table(&result, name), TableResult::Failed { .. }),
+            matches!(table_result(&result, name), TableResult::Failed { .. }),
             "{name} must fail"
         );
     }

@@ -159,27 +159,6 @@ impl Source for SecurityHubSource {
     }
 }
 
-/// Record a failed API family on the output and fail the tables that depend on it.
-fn record_failure(
-    out: &mut SourceOutput,
-    api: &str,
-    error: &ExtractError,
-    calls: u32,
-    tables: &[&str],
-) {
-    tracing::warn!(source = SOURCE, api, %error, "API call family failed; its tables keep the previous snapshot");
-    out.coverage(
-        api,
-        error.coverage_status(),
-        Some(error.to_string()),
-        calls,
-        tables,
-    );
-    for table in tables {
-        out.fail_table(table, error.to_string());
-    }
-}
-
 /// Keeps the body of the last successful response of the operation it is attached to, so
 /// findings are stored as the JSON Security Hub sent rather than rebuilt from SDK types.
 #[derive(Debug, Clone, Default)]
@@ -341,7 +320,7 @@ pub(crate) async fn findings(
             return Ok(false);
         }
         Err(error) => {
-            record_failure(out, API, &error, calls, &[FINDINGS]);
+            out.record_failure(API, &error, calls, &[FINDINGS]);
             return Ok(true);
         }
     }
@@ -543,13 +522,7 @@ pub(crate) async fn standards_and_controls(
             subscriptions
         }
         Err(error) => {
-            record_failure(
-                out,
-                "GetEnabledStandards",
-                &error,
-                calls,
-                &[STANDARDS, CONTROLS],
-            );
+            out.record_failure("GetEnabledStandards", &error, calls, &[STANDARDS, CONTROLS]);
             return Ok(());
         }
     };
@@ -558,7 +531,7 @@ pub(crate) async fn standards_and_controls(
     for arn in &subscriptions {
         if let Err(error) = standard_controls(client, ctx, out, arn, &mut calls).await {
             // Without one standard's controls the table is not complete.
-            record_failure(out, "DescribeStandardsControls", &error, calls, &[CONTROLS]);
+            out.record_failure("DescribeStandardsControls", &error, calls, &[CONTROLS]);
             return Ok(());
         }
     }

@@ -1,0 +1,74 @@
+//! What the replay tests of every source share: recorded responses for the SDK's replay
+//! client, an in-memory lake, and lookups into a source's results.
+
+use std::sync::Arc;
+
+use aws_smithy_http_client::test_util::ReplayEvent;
+use aws_smithy_runtime_api::http::{Request, Response, StatusCode};
+use aws_smithy_types::body::SdkBody;
+use lakewarden_lake::Lake;
+
+use crate::{CoverageRow, SourceResult, TableResult};
+
+/// A recorded response with its status, content type and, for restJson errors, the
+/// `x-amzn-ErrorType` header. The expected request is left empty: tests read the
+/// requests actually sent instead, since signing headers change on every run.
+pub fn recorded(
+    status: u16,
+    content_type: &str,
+    error_type: Option<&str>,
+    body: &str,
+) -> ReplayEvent {
+    let mut response = Response::new(
+        StatusCode::try_from(status).expect("a valid status code"),
+        SdkBody::from(body.to_owned()),
+    );
+    response
+        .headers_mut()
+        .insert("content-type", content_type.to_owned());
+    if let Some(code) = error_type {
+        response
+            .headers_mut()
+            .insert("x-amzn-ErrorType", code.to_owned());
+    }
+    ReplayEvent::new(Request::new(SdkBody::empty()), response)
+}
+
+/// A lake in memory, rooted at `lake/`.
+pub fn memory_lake() -> Lake {
+    let store = Arc::new(object_store::memory::InMemory::new());
+    Lake::new("memory://", store, object_store::path::Path::from("lake")).expect("lake opens")
+}
+
+/// How one table ended.
+pub fn table_result<'a>(result: &'a SourceResult, name: &str) -> &'a TableResult {
+    result
+        .tables
+        .iter()
+        .find(|t| match t {
+            TableResult::Written(output) => output.table == name,
+            TableResult::Failed { table, .. } => table == name,
+        })
+        .unwrap_or_else(|| panic!("no result for table {name}"))
+}
+
+/// Rows a table was written with; a failed table fails the test.
+pub fn rows(result: &SourceResult, name: &str) -> u64 {
+    match table_result(result, name) {
+        TableResult::Written(output) => output.rows,
+        TableResult::Failed { error, .. } => panic!("table {name} failed: {error}"),
+    }
+}
+
+/// The one coverage row of an API family.
+pub fn coverage<'a>(result: &'a SourceResult, api: &str) -> &'a CoverageRow {
+    let mut found = result.coverage.iter().filter(|c| c.api == api);
+    let row = found
+        .next()
+        .unwrap_or_else(|| panic!("no coverage row for {api}"));
+    assert!(
+        found.next().is_none(),
+        "more than one coverage row for {api}"
+    );
+    row
+}
