@@ -5,7 +5,9 @@
 --   SET VARIABLE lake = './lake';      -- or 's3://bucket/prefix' with httpfs loaded
 --   .read sql/duckdb/views.sql
 --
--- `<table>` holds the latest committed snapshot of each account and region;
+-- `<table>` holds the newest committed snapshot of each account and region (the
+-- latest start, then the latest commit: rerunning the jobs of an old run does not
+-- make it current);
 -- `<table>_history` every committed snapshot. Files of runs that never
 -- committed are never read. Partition values are typed as strings.
 
@@ -17,7 +19,8 @@ WHERE run_id IS NOT NULL;
 
 CREATE OR REPLACE VIEW lake_latest AS
 SELECT table_name, account_id, region,
-    max_by(run_id, committed_at) AS run_id, max(committed_at) AS committed_at
+    max_by(run_id, {'snapshot_at': snapshot_at, 'committed_at': committed_at}) AS run_id,
+    max(committed_at) AS committed_at
 FROM lake_runs
 WHERE status = 'ok'
 GROUP BY table_name, account_id, region;

@@ -151,3 +151,89 @@ fn compliance_results_match_the_seeded_failures() {
     );
     assert_eq!(commits[0]["n"].as_i64(), Some(2));
 }
+
+#[test]
+fn securityhub_compliance_findings_become_securityhub_rows() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("lakewarden.toml");
+    std::fs::write(
+        &config,
+        "[scope]\nregions = [\"us-east-1\"]\n\n[sources.securityhub]\nenabled = true\nstandards = false\n",
+    )
+    .expect("config");
+    let lake = dir.path().join("lake");
+    let output = lakewarden()
+        .args(["run", "--no-progress", "--config"])
+        .arg(&config)
+        .arg("--lake")
+        .arg(&lake)
+        .output()
+        .expect("lakewarden runs");
+    assert_success(&output);
+
+    // Every finding with a compliance status appears once, with Security Hub's verdict
+    // mapped to ours, in the finding's own region.
+    let joined = duckdb(
+        &lake,
+        "SELECT f.finding_id, f.compliance_status, r.status, r.region, r.resource_id, \
+                f.resources[1].id AS resource \
+         FROM securityhub_findings f \
+         JOIN (SELECT * FROM compliance_results WHERE source = 'securityhub') r \
+           ON json_extract_string(r.evidence, '$.finding_id') = f.finding_id \
+         ORDER BY 1;",
+    );
+    let with_compliance = duckdb(
+        &lake,
+        "SELECT count(*) AS n FROM securityhub_findings WHERE compliance_status IS NOT NULL;",
+    );
+    let expected = with_compliance[0]["n"].as_u64().expect("count");
+    assert!(
+        expected > 0,
+        "the seed has Config findings with a compliance status"
+    );
+    assert_eq!(joined.len() as u64, expected);
+    for row in &joined {
+        let mapped = match text(row, "compliance_status") {
+            "PASSED" => "PASS",
+            "FAILED" | "WARNING" => "FAIL",
+            _ => "UNKNOWN",
+        };
+        assert_eq!(text(row, "status"), mapped, "{row:?}");
+        assert_eq!(text(row, "region"), "us-east-1");
+        assert_eq!(text(row, "resource_id"), text(row, "resource"));
+    }
+    let total = duckdb(
+        &lake,
+        "SELECT count(*) AS n FROM compliance_results WHERE source = 'securityhub';",
+    );
+    assert_eq!(total[0]["n"].as_u64(), Some(expected));
+}
+
+#[test]
+fn rerunning_the_jobs_of_an_older_run_keeps_the_newest_snapshot_current() {
+    let lake = tempfile::tempdir().expect("lake dir");
+    let path = lake.path().to_str().expect("utf-8");
+    let (first, older) = run_into(path);
+    assert_success(&first);
+    let (second, newer) = run_into(path);
+    assert_success(&second);
+
+    let rerun = lakewarden()
+        .args(["jobs", "--run-id", &older, "--lake", path])
+        .output()
+        .expect("lakewarden jobs");
+    assert_success(&rerun);
+
+    for table in ["compliance_results", "compliance_summary", "iam_users"] {
+        let current = duckdb(
+            lake.path(),
+            &format!("SELECT DISTINCT run_id FROM {table};"),
+        );
+        assert_eq!(current.len(), 1, "{table}");
+        assert_eq!(
+            text(&current[0], "run_id"),
+            newer,
+            "{table} shows the newest snapshot"
+        );
+    }
+}

@@ -270,7 +270,8 @@ fn config_snapshot_import_from_s3_and_local_disk_gives_the_same_rows() {
         .collect();
     assert_eq!(rejected.len(), 1, "{stderr}");
     assert!(
-        rejected[0].contains(&format!("{INVALID_SAMPLE}: input "))
+        rejected[0].starts_with("lakewarden: rejected input ")
+            && rejected[0].contains(INVALID_SAMPLE)
             && rejected[0].contains("not valid JSON"),
         "{}",
         rejected[0]

@@ -364,8 +364,7 @@ fn securityhub_import_of_exported_files_local_and_from_s3() {
     let rejected = folder.join("awscli-get-findings.not-valid-json.txt");
     assert!(
         stderr.contains(&format!(
-            "rejected {}: input {}: not valid JSON",
-            rejected.display(),
+            "rejected input {}: not valid JSON",
             rejected.display()
         )),
         "{stderr}"

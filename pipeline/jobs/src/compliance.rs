@@ -119,6 +119,13 @@ pub async fn evaluate(
     }
 
     let mut out: BTreeMap<(String, String), Vec<ResultRow>> = BTreeMap::new();
+    if let Some(findings) = snapshot.frame(FINDINGS).await? {
+        fold_securityhub(&findings, &mut out).map_err(|source| JobError::Polars {
+            job: RESULTS,
+            table: FINDINGS.to_owned(),
+            source: Box::new(source),
+        })?;
+    }
     let accounts: Vec<String> = snapshot.accounts.iter().cloned().collect();
     for account in &accounts {
         let mut own: BTreeMap<&'static str, Frame> = BTreeMap::new();
@@ -157,6 +164,71 @@ pub async fn evaluate(
         }
     }
     Ok(out)
+}
+
+const FINDINGS: &str = "securityhub_findings";
+
+/// Security Hub's own control findings (and the Config rule evaluations it relays) as
+/// `source = securityhub` rows, so the standards enabled there sit beside ours. A finding
+/// counts when it carries a compliance status; its control is the security control id,
+/// else its generator. Archived findings are not in the snapshot.
+fn fold_securityhub(
+    findings: &Frame,
+    out: &mut BTreeMap<(String, String), Vec<ResultRow>>,
+) -> polars::prelude::PolarsResult<()> {
+    let (accounts, regions, statuses, controls, generators, titles, standards, ids, raw) = (
+        findings.strings("account_id")?,
+        findings.strings("region")?,
+        findings.strings("compliance_status")?,
+        findings.strings("security_control_id")?,
+        findings.strings("generator_id")?,
+        findings.strings("title")?,
+        findings.string_lists("associated_standards")?,
+        findings.strings("finding_id")?,
+        findings.strings("finding")?,
+    );
+    for i in 0..accounts.len() {
+        let Some(compliance) = statuses[i].as_deref() else {
+            continue;
+        };
+        let status = match compliance {
+            "PASSED" => Status::Pass,
+            "FAILED" | "WARNING" => Status::Fail,
+            _ => Status::Unknown,
+        };
+        let resource: serde_json::Value = raw[i]
+            .as_deref()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+            .map(|finding| finding["Resources"][0].clone())
+            .unwrap_or_default();
+        let control = controls[i]
+            .clone()
+            .or_else(|| generators[i].clone())
+            .unwrap_or_default();
+        let key = (
+            accounts[i].clone().unwrap_or_default(),
+            regions[i].clone().unwrap_or_default(),
+        );
+        out.entry(key).or_default().push(ResultRow {
+            framework: "aws-securityhub".to_owned(),
+            framework_version: String::new(),
+            control_id: control,
+            control_title: titles[i].clone().unwrap_or_default(),
+            level: None,
+            resource_type: resource["Type"].as_str().unwrap_or("Other").to_owned(),
+            resource_id: resource["Id"].as_str().unwrap_or_default().to_owned(),
+            status: status.as_str(),
+            reason: format!("Security Hub reports {compliance}"),
+            evidence: serde_json::json!({
+                "finding_id": ids[i],
+                "compliance_status": compliance,
+                "associated_standards": standards[i],
+            })
+            .to_string(),
+            source: "securityhub",
+        });
+    }
+    Ok(())
 }
 
 fn known_table(name: &str) -> Option<&'static str> {

@@ -97,13 +97,18 @@ impl Job for ComplianceJob {
         snapshot: &mut Snapshot,
     ) -> Result<Vec<JobOutput>, JobError> {
         let results = compliance::evaluate(snapshot).await?;
-        let mut summaries = BTreeMap::new();
+        // One summary per account, over every region's results.
+        let mut by_account: BTreeMap<String, Vec<compliance::ResultRow>> = BTreeMap::new();
         for ((account, _region), rows) in &results {
-            summaries
-                .entry((account.clone(), "global".to_owned()))
-                .or_insert_with(Vec::new)
-                .extend(compliance::summarise(rows));
+            by_account
+                .entry(account.clone())
+                .or_default()
+                .extend(rows.iter().cloned());
         }
+        let summaries: BTreeMap<(String, String), Vec<compliance::SummaryRow>> = by_account
+            .into_iter()
+            .map(|(account, rows)| ((account, "global".to_owned()), compliance::summarise(&rows)))
+            .collect();
         let mut outputs = write_rows(ctx, self.name(), compliance::RESULTS, &results).await?;
         outputs.extend(write_rows(ctx, self.name(), compliance::SUMMARY, &summaries).await?);
         Ok(outputs)

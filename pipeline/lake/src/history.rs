@@ -27,7 +27,8 @@ pub struct CommitEntry {
     pub shard: String,
 }
 
-/// Every row of every commit object of the lake, oldest commit first.
+/// Every row of every commit object of the lake, oldest snapshot first and, within one
+/// snapshot, oldest commit first: the last usable row of a table is its current snapshot.
 pub async fn commit_history(lake: &Lake) -> Result<Vec<CommitEntry>, LakeError> {
     let prefix = lake.layout().table_prefix("lake_runs");
     let objects: Vec<_> = lake
@@ -47,7 +48,9 @@ pub async fn commit_history(lake: &Lake) -> Result<Vec<CommitEntry>, LakeError> 
         let bytes = read_object(lake, &object.location).await?;
         rows.extend(decode_commit(&object.location, bytes)?);
     }
-    rows.sort_by(|a, b| (a.committed_at, &a.run_id).cmp(&(b.committed_at, &b.run_id)));
+    rows.sort_by(|a, b| {
+        (a.snapshot_at, a.committed_at, &a.run_id).cmp(&(b.snapshot_at, b.committed_at, &b.run_id))
+    });
     Ok(rows)
 }
 

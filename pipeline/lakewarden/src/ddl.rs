@@ -17,7 +17,9 @@ pub fn duckdb_views(catalog: &Catalog) -> String {
          --   SET VARIABLE lake = './lake';      -- or 's3://bucket/prefix' with httpfs loaded\n\
          --   .read sql/duckdb/views.sql\n\
          --\n\
-         -- `<table>` holds the latest committed snapshot of each account and region;\n\
+         -- `<table>` holds the newest committed snapshot of each account and region (the\n\
+         -- latest start, then the latest commit: rerunning the jobs of an old run does not\n\
+         -- make it current);\n\
          -- `<table>_history` every committed snapshot. Files of runs that never\n\
          -- committed are never read. Partition values are typed as strings.\n\n",
     );
@@ -31,7 +33,8 @@ pub fn duckdb_views(catalog: &Catalog) -> String {
     out.push_str(
         "CREATE OR REPLACE VIEW lake_latest AS\n\
          SELECT table_name, account_id, region,\n    \
-         max_by(run_id, committed_at) AS run_id, max(committed_at) AS committed_at\n\
+         max_by(run_id, {'snapshot_at': snapshot_at, 'committed_at': committed_at}) AS run_id,\n    \
+         max(committed_at) AS committed_at\n\
          FROM lake_runs\n\
          WHERE status = 'ok'\n\
          GROUP BY table_name, account_id, region;\n\n",

@@ -32,6 +32,10 @@ pub async fn run_jobs(lake: &Lake, run_id: &str) -> anyhow::Result<JobsSummary> 
             dt: format_dt(snapshot_at),
             shard: snapshot.shard.clone(),
         };
+        // Limitation: a rerun writes the same file names as the run's first jobs commit
+        // and so replaces those files (atomically, and with the same rows while the code
+        // is the same), because the views pick a snapshot by run id, and two file sets
+        // under one run id would both be read.
         let ctx = JobContext {
             lake: lake.clone(),
             run: run.clone(),
@@ -88,7 +92,7 @@ pub async fn run_jobs(lake: &Lake, run_id: &str) -> anyhow::Result<JobsSummary> 
             }
         }
         anyhow::ensure!(!rows.is_empty(), "the jobs wrote nothing for run {run_id}");
-        let name = format!("{run_id}.jobs-{}", &uuid_suffix());
+        let name = format!("{run_id}.jobs-{}", uuid_suffix());
         let commit = commit_as(lake, &run, &name, &rows)
             .await
             .context("writing the jobs' commit record")?;

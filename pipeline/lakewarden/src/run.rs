@@ -423,7 +423,12 @@ pub async fn import(
                 Ok(()) => tracing::info!(file = %name, "File imported"),
                 Err(error) => {
                     tracing::error!(file = %name, %error, "File rejected; the other files go on");
-                    rejected.push(format!("{name}: {error}"));
+                    let message = error.to_string();
+                    rejected.push(if message.contains(&name) {
+                        message
+                    } else {
+                        format!("{name}: {message}")
+                    });
                 }
             }
         }

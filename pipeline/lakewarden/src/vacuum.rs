@@ -225,6 +225,10 @@ pub async fn plan(lake: &Lake, options: &VacuumOptions) -> Result<VacuumPlan, Va
             });
         }
     }
+    // A file can be named by several commits of one run (its extract and its jobs);
+    // list each once.
+    let mut seen = BTreeSet::new();
+    plan.removals.retain(|r| seen.insert(r.path.clone()));
     Ok(plan)
 }
 
@@ -290,7 +294,13 @@ fn file_stem(location: &Path) -> String {
 /// The run a data file belongs to: its name is `<run_id>-<n>.parquet`.
 fn data_file_run(location: &Path) -> Option<String> {
     let stem = file_stem(location);
-    stem.rsplit_once('-').map(|(run, _)| run.to_owned())
+    // `<run_id>-<n>` for extracted data, `<run_id>.jobs-<id>-<n>` for the jobs' outputs.
+    let run = stem.rsplit_once('-').map(|(run, _)| run)?;
+    Some(
+        run.split_once(".jobs-")
+            .map_or(run, |(run, _)| run)
+            .to_owned(),
+    )
 }
 
 async fn read_commit(lake: &Lake, location: &Path) -> Result<Vec<CommitEntry>, String> {
