@@ -35,8 +35,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Extract every enabled source, write the snapshot and commit it. Exit code 0 when
-    /// complete, 2 when partial (a failure is recorded), 1 when nothing was committed.
+    /// Extract every enabled source, write the snapshot, commit it, then run the jobs.
+    /// Exit code 0 when complete, 2 when partial (a failure is recorded), 1 when nothing
+    /// was committed, 3 when another run holds the lease, 143/130 when SIGTERM/SIGINT
+    /// stopped it before its commit.
     Run {
         /// Do not draw a progress bar even on a terminal.
         #[arg(long)]
@@ -66,7 +68,7 @@ enum Command {
         #[arg(long)]
         run_id: String,
     },
-    /// Run on a cron schedule until SIGTERM or SIGINT (see `lakewarden schedule --help`).
+    /// Run on a cron schedule, one run at a time, until SIGTERM or SIGINT.
     Schedule(cli_ops::ScheduleArgs),
     /// Remove files of runs that never committed and snapshots past retention. Prints what
     /// it would remove; removes nothing without `--apply`.
@@ -95,7 +97,10 @@ enum ImportCommand {
     },
     /// Security Hub findings exported as ASFF JSON (`{"Findings": [...]}`, a bare array
     /// or JSON lines): a file, a folder, or an S3 object or prefix (`s3://bucket/key`).
-    Securityhub { location: String },
+    Securityhub {
+        /// A local file or folder, or `s3://bucket/key-or-prefix`.
+        location: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
