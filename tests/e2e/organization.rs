@@ -17,6 +17,7 @@ fn organization() -> &'static Launcher {
         start_launcher(&[
             "--account",
             MANAGEMENT,
+            "--seed-config",
             "--organization",
             "2",
             "--enforce-iam",
@@ -63,7 +64,12 @@ fn text<'a>(row: &'a Map<String, Value>, key: &str) -> &'a str {
 
 #[test]
 fn organization_run_reads_every_account_and_records_the_denied_one() {
-    let (output, dir) = run_with("[scope]\naccounts = \"organization\"\n", &[]);
+    let (output, dir) = run_with(
+        "[scope]\naccounts = \"organization\"\nregions = [\"us-east-1\", \"eu-west-1\"]\n\n\
+         [sources.config]\nenabled = true\n\n\
+         [limits.apis]\n\"config:ListDiscoveredResources\" = { per_second = 0.0, burst = 0.0 }\n",
+        &[],
+    );
     assert_eq!(
         output.status.code(),
         Some(2),
@@ -146,6 +152,70 @@ fn organization_run_reads_every_account_and_records_the_denied_one() {
         .collect();
     assert_eq!(seen, readable);
     assert!(seen.contains(&MANAGEMENT));
+
+    // AWS Config through the assumed roles: the management account's seeded resources
+    // in both regions; the readable member has no recorder, which is recorded as
+    // not_enabled, and the denied member's calls are access_denied.
+    let expected = &organization().ready["accounts"][MANAGEMENT]["config"]["expected"];
+    for region in ["us-east-1", "eu-west-1"] {
+        let counted = duckdb(
+            &lake,
+            &format!(
+                "SELECT resource_type, count(*) AS n FROM config_resources \
+                 WHERE account_id = '{MANAGEMENT}' AND region = '{region}' GROUP BY 1 ORDER BY 1;"
+            ),
+        );
+        // The buckets and topics the Config seed created; IAM resources change after it,
+        // when the organisation's roles are made.
+        let seeded = |t: &str| t == "AWS::S3::Bucket" || t == "AWS::SNS::Topic";
+        let got: BTreeMap<String, u64> = counted
+            .iter()
+            .filter(|r| seeded(text(r, "resource_type")))
+            .map(|r| {
+                (
+                    text(r, "resource_type").to_owned(),
+                    r["n"].as_u64().expect("n"),
+                )
+            })
+            .collect();
+        let want: BTreeMap<String, u64> = expected[region]
+            .as_object()
+            .expect("expected per type")
+            .iter()
+            .filter(|(t, _)| seeded(t))
+            .map(|(t, n)| (t.clone(), n.as_u64().expect("n")))
+            .collect();
+        assert!(!want.is_empty(), "the seed recorded resources in {region}");
+        assert_eq!(got, want, "{region}");
+    }
+    let members = duckdb(
+        &lake,
+        &format!(
+            "SELECT DISTINCT account_id, status FROM lake_coverage \
+             WHERE source = 'config' AND api = 'DescribeConfigurationRecorders' \
+             AND account_id <> '{MANAGEMENT}' ORDER BY 1;"
+        ),
+    );
+    let status: BTreeMap<&str, &str> = members
+        .iter()
+        .map(|r| (text(r, "account_id"), text(r, "status")))
+        .collect();
+    assert_eq!(status.len(), 2, "{status:?}");
+    for (id, described) in &accounts {
+        if id == MANAGEMENT {
+            continue;
+        }
+        let got = status[id.as_str()];
+        if described["denied"].as_bool() == Some(true) {
+            // The denial fails the call. moto's authorization error on JSON-protocol
+            // APIs carries no error code the SDK reads, so it shows as `error` here;
+            // AWS sends AccessDeniedException, which maps to `access_denied` (see the
+            // coverage unit tests).
+            assert!(got == "access_denied" || got == "error", "{id}: {got}");
+        } else {
+            assert_eq!(got, "not_enabled", "{id}");
+        }
+    }
 }
 
 #[test]
