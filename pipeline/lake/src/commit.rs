@@ -77,6 +77,46 @@ pub struct CommitRow {
     pub run_summary: String,
 }
 
+impl CommitRow {
+    /// The row of a usable snapshot of `table` for one account and region of `run`, with
+    /// no files yet. `committed_at` and `run_summary` are for the committer to fill.
+    pub fn new(run: &RunInfo, table: &str, account_id: &str, region: &str) -> Self {
+        Self {
+            run_id: run.run_id.clone(),
+            snapshot_at: run.snapshot_millis(),
+            committed_at: 0,
+            table_name: table.to_owned(),
+            account_id: account_id.to_owned(),
+            region: region.to_owned(),
+            status: TableStatus::Ok,
+            files: Vec::new(),
+            rows: 0,
+            bytes: 0,
+            error: None,
+            shard: run.shard.clone(),
+            lakewarden_version: env!("CARGO_PKG_VERSION").to_owned(),
+            run_summary: String::new(),
+        }
+    }
+
+    /// The files, rows and bytes a writer produced.
+    pub fn written(mut self, output: &crate::TableOutput) -> Self {
+        self.files.clone_from(&output.files);
+        self.rows = i64::try_from(output.rows).unwrap_or(i64::MAX);
+        self.bytes = i64::try_from(output.bytes).unwrap_or(i64::MAX);
+        self
+    }
+
+    /// A snapshot that could not be collected: nothing of it is read, and the previous
+    /// snapshot stays current.
+    pub fn failed(mut self, error: impl Into<String>) -> Self {
+        self.status = TableStatus::Failed;
+        self.error = Some(error.into());
+        self.files.clear();
+        self
+    }
+}
+
 /// Write the commit object of a run. Returns its path.
 pub async fn commit_run(
     lake: &Lake,

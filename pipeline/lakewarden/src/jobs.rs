@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use lakewarden_jobs::{JobContext, Snapshot, jobs};
-use lakewarden_lake::{CommitRow, Lake, RunInfo, TableStatus, commit_as, format_dt};
+use lakewarden_lake::{CommitRow, Lake, RunInfo, commit_as, format_dt};
 use tracing::Instrument;
 
 /// What the jobs of one run produced.
@@ -47,20 +47,9 @@ pub async fn run_jobs(lake: &Lake, run_id: &str) -> anyhow::Result<JobsSummary> 
         let mut rows = Vec::new();
         let committed_at = chrono::Utc::now().timestamp_millis();
         let row = |table: &str, account: &str, region: &str| CommitRow {
-            run_id: run.run_id.clone(),
-            snapshot_at: run.snapshot_millis(),
             committed_at,
-            table_name: table.to_owned(),
-            account_id: account.to_owned(),
-            region: region.to_owned(),
-            status: TableStatus::Ok,
-            files: Vec::new(),
-            rows: 0,
-            bytes: 0,
-            error: None,
-            shard: run.shard.clone(),
-            lakewarden_version: env!("CARGO_PKG_VERSION").to_owned(),
             run_summary: "{}".to_owned(),
+            ..CommitRow::new(&run, table, account, region)
         };
         for job in jobs() {
             let span = tracing::info_span!("job", job = job.name());
@@ -70,11 +59,7 @@ pub async fn run_jobs(lake: &Lake, run_id: &str) -> anyhow::Result<JobsSummary> 
                         tracing::info!(job = job.name(), table = %out.table, account_id = %out.account_id, rows = out.output.rows, "Job table written");
                         summary.tables += 1;
                         summary.rows += out.output.rows;
-                        let mut commit = row(&out.table, &out.account_id, &out.region);
-                        commit.files = out.output.files;
-                        commit.rows = out.output.rows as i64;
-                        commit.bytes = out.output.bytes as i64;
-                        rows.push(commit);
+                        rows.push(row(&out.table, &out.account_id, &out.region).written(&out.output));
                     }
                 }
                 Err(error) => {
@@ -82,10 +67,7 @@ pub async fn run_jobs(lake: &Lake, run_id: &str) -> anyhow::Result<JobsSummary> 
                     summary.failed_jobs.push(format!("{}: {error}", job.name()));
                     for table in job.outputs() {
                         for account in &snapshot.accounts {
-                            let mut commit = row(table, account, "global");
-                            commit.status = TableStatus::Failed;
-                            commit.error = Some(error.to_string());
-                            rows.push(commit);
+                            rows.push(row(table, account, "global").failed(error.to_string()));
                         }
                     }
                 }

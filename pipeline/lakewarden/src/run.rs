@@ -577,36 +577,11 @@ fn commit_rows(run: &RunInfo, results: &[SourceResult]) -> Vec<CommitRow> {
     let mut rows = Vec::new();
     for result in results {
         for table in &result.tables {
-            let mut row = CommitRow {
-                run_id: run.run_id.clone(),
-                snapshot_at: run.snapshot_millis(),
-                committed_at: 0,
-                table_name: String::new(),
-                account_id: result.account_id.clone(),
-                region: result.region.clone(),
-                status: TableStatus::Ok,
-                files: Vec::new(),
-                rows: 0,
-                bytes: 0,
-                error: None,
-                shard: run.shard.clone(),
-                lakewarden_version: env!("CARGO_PKG_VERSION").to_owned(),
-                run_summary: String::new(),
-            };
-            match table {
-                TableResult::Written(output) => {
-                    row.table_name.clone_from(&output.table);
-                    row.files.clone_from(&output.files);
-                    row.rows = output.rows as i64;
-                    row.bytes = output.bytes as i64;
-                }
-                TableResult::Failed { table, error } => {
-                    row.table_name.clone_from(table);
-                    row.status = TableStatus::Failed;
-                    row.error = Some(error.clone());
-                }
-            }
-            rows.push(row);
+            let row = |name: &str| CommitRow::new(run, name, &result.account_id, &result.region);
+            rows.push(match table {
+                TableResult::Written(output) => row(&output.table).written(output),
+                TableResult::Failed { table, error } => row(table).failed(error.clone()),
+            });
         }
     }
     rows
