@@ -21,13 +21,20 @@ pub use checks::{Outcome, Status};
 pub use frame::Frame;
 pub use snapshot::Snapshot;
 
-/// What a job is given: the lake and the extract run whose snapshot it describes. Its
-/// output rows carry that run's id and snapshot time.
+/// What a job is given: the lake, the extract run whose snapshot it describes, and the
+/// `[jobs]` section of the config. Its output rows carry that run's id and snapshot time.
 #[derive(Debug, Clone)]
 pub struct JobContext {
     pub lake: Lake,
     pub run: RunInfo,
+    pub options: std::sync::Arc<JobsOptions>,
 }
+
+/// The `[jobs]` section of the config: what the jobs read besides the lake. Every field
+/// has a default, and an unknown field is an error.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsOptions {}
 
 /// What went wrong in a job, naming the job and table.
 #[derive(Debug, thiserror::Error)]

@@ -16,6 +16,7 @@ pub struct Config {
     pub scope: ScopeConfig,
     pub sources: SourcesConfig,
     pub run: crate::ops_config::RunConfig,
+    pub jobs: lakewarden_jobs::JobsOptions,
 }
 
 /// Which accounts and regions a run reads.

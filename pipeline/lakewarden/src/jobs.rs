@@ -1,7 +1,7 @@
 //! Running the jobs over a committed run and committing their outputs.
 
 use anyhow::Context;
-use lakewarden_jobs::{JobContext, Snapshot, jobs};
+use lakewarden_jobs::{JobContext, JobsOptions, Snapshot, jobs};
 use lakewarden_lake::{CommitRow, Lake, RunInfo, commit_as, format_dt};
 use tracing::Instrument;
 
@@ -18,7 +18,11 @@ pub struct JobsSummary {
 /// Run every job over the committed snapshot of `run_id` and commit the outputs under a
 /// commit object of their own. Rerunning over the same run gives the same rows and a
 /// newer commit, which the views then show.
-pub async fn run_jobs(lake: &Lake, run_id: &str) -> anyhow::Result<JobsSummary> {
+pub async fn run_jobs(
+    lake: &Lake,
+    options: &JobsOptions,
+    run_id: &str,
+) -> anyhow::Result<JobsSummary> {
     let span = tracing::info_span!("jobs", run_id);
     async {
         let mut snapshot = Snapshot::as_of_run(lake, run_id)
@@ -39,6 +43,7 @@ pub async fn run_jobs(lake: &Lake, run_id: &str) -> anyhow::Result<JobsSummary> 
         let ctx = JobContext {
             lake: lake.clone(),
             run: run.clone(),
+            options: std::sync::Arc::new(options.clone()),
         };
         let mut summary = JobsSummary {
             run_id: run_id.to_owned(),

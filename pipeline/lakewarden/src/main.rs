@@ -219,7 +219,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             let config = load_config(&cli)?;
             let lake = lakewarden_lake::open_lake(&config.lake.url)?
                 .with_writer_options(config.writer_options());
-            let jobs = lakewarden::jobs::run_jobs(&lake, run_id)
+            let jobs = lakewarden::jobs::run_jobs(&lake, &config.jobs, run_id)
                 .await
                 .map_err(|e| format!("{e:#}"));
             if let Err(error) = &jobs {

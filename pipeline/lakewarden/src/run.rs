@@ -195,7 +195,7 @@ pub async fn run(config: &Config, lake: &Lake, options: &RunOptions) -> anyhow::
     async {
         let mut summary = run_inner(config, lake, options, run).await?;
         // The jobs run while the run still holds the lake's lease, over what it committed.
-        let jobs = crate::jobs::run_jobs(lake, &summary.run_id)
+        let jobs = crate::jobs::run_jobs(lake, &config.jobs, &summary.run_id)
             .await
             .map_err(|e| format!("{e:#}"));
         if !jobs.as_ref().is_ok_and(|j| j.failed_jobs.is_empty()) {
