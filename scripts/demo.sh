@@ -27,6 +27,35 @@ emulator=$!
 trap 'kill "$emulator" 2>/dev/null || true' EXIT
 
 echo "Starting the AWS emulator on 127.0.0.1 and seeding accounts ${accounts[*]} ..."
+
+# A local OCI registry: Debian's docker-registry on 127.0.0.1 with images built by umoci
+# and pushed by skopeo, as the registry end-to-end tests use (tests/harness/
+# registry_launcher.py). Missing tools are installed when this runs as root with apt-get;
+# otherwise the OCI part is skipped and the rest goes on. The launcher stops the registry
+# when this script exits and closes its standard input.
+oci_ready="$state/oci-ready.json"
+rm -f "$oci_ready"
+oci_tools_missing() {
+    local tool
+    for tool in docker-registry skopeo umoci; do
+        command -v "$tool" >/dev/null || return 0
+    done
+    return 1
+}
+if oci_tools_missing && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing docker-registry, skopeo and umoci (apt-get) for the OCI registry part ..."
+    make --no-print-directory registry-tools > "$state/registry-tools.log" 2>&1 || true
+fi
+oci_launcher=
+if oci_tools_missing; then
+    echo "Skipping the OCI registry part: docker-registry, skopeo or umoci is not installed," \
+        "and installing them needs root and apt-get (run 'make registry-tools' as root)."
+else
+    exec {oci_stdin}> >(exec python3 tests/harness/registry_launcher.py \
+        --ready-file "$oci_ready" --exit-on-stdin-close > "$state/oci-registry.log" 2>&1)
+    oci_launcher=$!
+    echo "Starting an OCI registry on 127.0.0.1 and pushing images to it ..."
+fi
 for _ in $(seq 240); do
     [ -f "$ready" ] && break
     if ! kill -0 "$emulator" 2>/dev/null; then
@@ -52,6 +81,21 @@ for key, value in {
     print(f"export {key}={shlex.quote(value)}")
 PY
 )"
+
+oci_endpoint=
+if [ -n "$oci_launcher" ]; then
+    for _ in $(seq 240); do
+        [ -f "$oci_ready" ] && break
+        kill -0 "$oci_launcher" 2>/dev/null || break
+        sleep 0.5
+    done
+    if [ -f "$oci_ready" ]; then
+        oci_endpoint=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["endpoint"])' "$oci_ready")
+    else
+        echo "Skipping the OCI registry part: the registry did not start; its log:" >&2
+        cat "$state/oci-registry.log" >&2
+    fi
+fi
 
 # Amazon ECR images in each account: repositories with and without policies, a public
 # one, tagged and untagged images, basic and enhanced scan results.
@@ -90,6 +134,9 @@ ecr = true
 [limits.apis]
 "config:ListDiscoveredResources" = { per_second = 0.0, burst = 0.0 }
 TOML
+if [ -n "$oci_endpoint" ]; then
+    printf '\n[[sources.registry.oci]]\nurl = "%s"\n' "$oci_endpoint" >> "$state/lakewarden.toml"
+fi
 
 echo "Running lakewarden into $lake ..."
 status=0
@@ -113,5 +160,7 @@ query "Active access keys older than 90 days" sql/duckdb/queries/old_access_keys
 query "AWS Config resources per account and region" sql/duckdb/queries/inventory_by_account.sql
 query "Security Hub findings per account, region and severity" sql/duckdb/queries/findings_by_account.sql
 query "Container images per repository" sql/duckdb/queries/images_by_repository.sql
+query "Container images that run as root" sql/duckdb/queries/root_user_images.sql
+query "Critical findings per container repository" sql/duckdb/queries/critical_findings_by_repository.sql
 query "Compliance score per account (CIS AWS Foundations)" sql/duckdb/queries/posture_by_account.sql
 query "Failing controls" sql/duckdb/queries/failing_controls.sql

@@ -5,7 +5,8 @@
 
 Prints a JSON object with the digests of what it pushed. Repositories (us-east-1):
   team/api     immutable tags, scan on push, KMS; a public policy (Principal "*"); a
-               lifecycle policy; image `v2` (basic findings set through moto's API) and
+               lifecycle policy; image `v2` (basic findings, one critical, set through moto's
+               API) and
                an image pushed without a tag
   team/worker  a policy for one account (not public); image `1.0` whose enhanced scan
                is ACTIVE with no severity counts
@@ -117,8 +118,16 @@ def main():
          "imageScanStatus": {"status": "COMPLETE",
                              "description": "The scan was completed successfully."},
          "imageScanFindings": {
-             "findingSeverityCounts": {"HIGH": 1, "LOW": 1},
+             "findingSeverityCounts": {"CRITICAL": 1, "HIGH": 1, "LOW": 1},
              "findings": [
+                 {"name": "CVE-2023-38545", "severity": "CRITICAL",
+                  "uri": "https://security-tracker.debian.org/tracker/CVE-2023-38545",
+                  "description": "A heap overflow in curl's SOCKS5 proxy handshake.",
+                  "attributes": [{"key": "package_version", "value": "7.88.1-10+deb12u1"},
+                                 {"key": "package_name", "value": "curl"},
+                                 {"key": "CVSS3_VECTOR",
+                                  "value": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"},
+                                 {"key": "CVSS3_SCORE", "value": "9.8"}]},
                  {"name": "CVE-2024-6387", "severity": "HIGH",
                   "uri": "https://security-tracker.debian.org/tracker/CVE-2024-6387",
                   "description": "A signal handler race condition in sshd.",

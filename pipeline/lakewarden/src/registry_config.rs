@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use lakewarden_extract::registry::oci::OciCredentials;
-use lakewarden_extract::registry::{OciOptions, OciRegistry, OciSource, Secret};
+use lakewarden_extract::registry::{EcrSource, OciOptions, OciRegistry, OciSource, Secret};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -13,14 +13,15 @@ pub struct RegistryConfig {
     /// region. Off by default: it costs a call per image with a scan, and accounts
     /// without ECR would only add empty snapshots.
     pub ecr: bool,
-    /// Manifest and config requests in flight at once, per OCI registry.
+    /// Manifest and config requests in flight at once, per OCI registry; for ECR, image
+    /// config downloads in flight per account and region.
     pub concurrency: usize,
-    /// Attempts per OCI registry request on HTTP 429, 5xx and connection failures,
-    /// waiting with exponential backoff or as long as `Retry-After` asks (at most
-    /// `max_backoff_secs`).
+    /// Attempts per OCI registry request or ECR config download on HTTP 429, 5xx and
+    /// connection failures, waiting with exponential backoff or as long as `Retry-After`
+    /// asks (at most `max_backoff_secs`).
     pub max_attempts: u32,
     pub max_backoff_secs: u64,
-    /// Timeout of one OCI registry request, in seconds.
+    /// Timeout of one OCI registry request or ECR config download, in seconds.
     pub timeout_secs: u64,
     /// Entries asked for per page of an OCI catalog or tag list; registries may send
     /// fewer and page on with `Link` headers.
@@ -113,17 +114,23 @@ impl RegistryConfig {
                 credentials: r.credentials(),
             })
             .collect();
-        OciSource::new(
-            registries,
-            OciOptions {
-                concurrency: self.concurrency.max(1),
-                max_attempts: self.max_attempts,
-                max_backoff: Duration::from_secs(self.max_backoff_secs),
-                timeout: Duration::from_secs(self.timeout_secs.max(1)),
-                page_size: self.page_size.max(1),
-                ..OciOptions::default()
-            },
-        )
+        OciSource::new(registries, self.options())
+    }
+
+    /// The Amazon ECR source, which downloads image configs with the same options.
+    pub fn ecr_source(&self) -> EcrSource {
+        EcrSource::new(self.options())
+    }
+
+    fn options(&self) -> OciOptions {
+        OciOptions {
+            concurrency: self.concurrency.max(1),
+            max_attempts: self.max_attempts,
+            max_backoff: Duration::from_secs(self.max_backoff_secs),
+            timeout: Duration::from_secs(self.timeout_secs.max(1)),
+            page_size: self.page_size.max(1),
+            ..OciOptions::default()
+        }
     }
 }
 

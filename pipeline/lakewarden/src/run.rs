@@ -108,7 +108,7 @@ pub fn sources(config: &Config) -> Vec<Arc<dyn Source>> {
         ));
     }
     if config.sources.registry.ecr {
-        sources.push(Arc::new(lakewarden_extract::registry::EcrSource));
+        sources.push(Arc::new(config.sources.registry.ecr_source()));
     }
     if !config.sources.registry.oci.is_empty() {
         sources.push(Arc::new(config.sources.registry.oci_source()));

@@ -2,16 +2,22 @@
 //! scan summaries, and scan findings (basic and enhanced), for one account and region.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use async_trait::async_trait;
 use aws_sdk_ecr::Client;
 use aws_sdk_ecr::types::{
     EnhancedImageScanFinding, ImageDetail, ImageIdentifier, ImageScanFinding, Repository,
 };
+use futures::StreamExt;
+use url::Url;
 
+use super::oci::client::{RegistryClient, without_query};
 use super::oci::manifest::{
-    DOCKER_LIST, DOCKER_MANIFEST, Manifest, OCI_INDEX, OCI_MANIFEST, is_attestation, parse_manifest,
+    DOCKER_LIST, DOCKER_MANIFEST, ImageConfig, Manifest, OCI_INDEX, OCI_MANIFEST, config_from_blob,
+    is_attestation, parse_manifest,
 };
+use super::oci::{OciAuth, OciOptions};
 use super::public::policy_public;
 use super::rows::{FindingRow, ImageConfigColumns, ImageRow, RepositoryRow, SeverityCounts};
 use super::{FINDINGS, IMAGES, REPOSITORIES, TABLES};
@@ -29,6 +35,7 @@ pub const ACTIONS: &[&str] = &[
     "ecr:DescribeImageScanFindings",
     "ecr:DescribeImages",
     "ecr:DescribeRepositories",
+    "ecr:GetDownloadUrlForLayer",
     "ecr:GetLifecyclePolicy",
     "ecr:GetRegistryScanningConfiguration",
     "ecr:GetRepositoryPolicy",
@@ -44,6 +51,7 @@ const RATES: &[(&str, crate::Rate)] = &[
     ("ecr:DescribeImageScanFindings", crate::Rate::new(5.0, 10.0)),
     ("ecr:GetRepositoryPolicy", crate::Rate::new(10.0, 20.0)),
     ("ecr:GetLifecyclePolicy", crate::Rate::new(10.0, 20.0)),
+    ("ecr:GetDownloadUrlForLayer", crate::Rate::new(10.0, 20.0)),
     (
         "ecr:GetRegistryScanningConfiguration",
         crate::Rate::new(1.0, 1.0),
@@ -54,13 +62,19 @@ const RATES: &[(&str, crate::Rate)] = &[
 ///
 /// Manifests come from `BatchGetImage` (a call per 100 images): layer counts, base-image
 /// annotations, and the platforms of multi-platform indexes, whose platform images ECR
-/// lists as untagged images of their own.
-///
-/// Limitation: image config columns (created, user, entrypoint, environment names,
-/// labels) are null for ECR, because the config is a blob that only a layer download
-/// through `GetDownloadUrlForLayer` returns, one per image.
+/// lists as untagged images of their own. Each image's config blob (user, entrypoint,
+/// environment names, labels) is downloaded from the URL `GetDownloadUrlForLayer` hands
+/// out for the config digest, with the retries, concurrency and timeout of the options.
 #[derive(Debug, Clone, Default)]
-pub struct EcrSource;
+pub struct EcrSource {
+    options: OciOptions,
+}
+
+impl EcrSource {
+    pub fn new(options: OciOptions) -> Self {
+        Self { options }
+    }
+}
 
 #[async_trait]
 impl Source for EcrSource {
@@ -86,7 +100,7 @@ impl Source for EcrSource {
         out: &mut SourceOutput,
     ) -> Result<(), ExtractError> {
         let client = Client::new(&ctx.sdk);
-        extract_with(&client, ctx, out).await
+        extract_with(&client, ctx, &self.options, out).await
     }
 }
 
@@ -127,15 +141,20 @@ struct Families {
     lifecycle: Family,
     images: Family,
     manifests: Family,
+    configs: Family,
     findings: Family,
 }
 
 pub(crate) async fn extract_with(
     client: &Client,
     ctx: &SourceContext,
+    options: &OciOptions,
     out: &mut SourceOutput,
 ) -> Result<(), ExtractError> {
     let mut f = Families::default();
+    // One HTTP client for every config download of the account and region, made when
+    // the first is needed.
+    let mut http: Option<RegistryClient> = None;
     let scan_type = scanning_configuration(client, ctx, &mut f.scanning).await;
 
     let repositories = match repositories(client, ctx, &mut f.repositories).await {
@@ -203,6 +222,45 @@ pub(crate) async fn extract_with(
                     out.row_error(IMAGES, format!("{registry}/{name}@{digest}"), message);
                 }
                 rows = apply_manifests(rows, &manifests);
+                let mut wanted = Vec::new();
+                for (i, row) in rows.iter().enumerate() {
+                    match manifests.get(&row.image_digest) {
+                        Some(Manifest::Image(manifest)) => {
+                            wanted.push((i, manifest.config.digest.clone()));
+                        }
+                        Some(Manifest::Index(_)) => {}
+                        None => out.row_error(
+                            IMAGES,
+                            format!("{registry}/{name}@{}", row.image_digest),
+                            "config not read: BatchGetImage returned no manifest for the image",
+                        ),
+                    }
+                }
+                if !wanted.is_empty() && http.is_none() {
+                    http = config_client(&registry, ctx, options, &mut f.configs);
+                }
+                let reads = match &http {
+                    Some(http) => {
+                        let target = ConfigTarget {
+                            http,
+                            repository: &name,
+                            registry_id: repository.registry_id(),
+                            concurrency: options.concurrency,
+                        };
+                        image_configs(client, ctx, &mut f.configs, &target, wanted).await
+                    }
+                    None => Vec::new(),
+                };
+                for (i, read) in reads {
+                    match read {
+                        ConfigRead::Read(config) => apply_config(&mut rows[i], *config),
+                        ConfigRead::Unread(message) => out.row_error(
+                            IMAGES,
+                            format!("{registry}/{name}@{}", rows[i].image_digest),
+                            message,
+                        ),
+                    }
+                }
             }
             Err(error) => f.manifests.fail(error),
         }
@@ -218,6 +276,7 @@ pub(crate) async fn extract_with(
         .record(out, "GetLifecyclePolicy", &[REPOSITORIES]);
     f.images.record(out, "DescribeImages", &[IMAGES]);
     f.manifests.record(out, "BatchGetImage", &[IMAGES]);
+    f.configs.record(out, "GetDownloadUrlForLayer", &[IMAGES]);
     f.findings
         .record(out, "DescribeImageScanFindings", &[FINDINGS]);
     tracing::info!(
@@ -451,6 +510,182 @@ async fn manifests(
         }
     }
     Ok((manifests, skipped))
+}
+
+/// The HTTP client that downloads config blobs: anonymous, since a download URL is
+/// presigned. `None`, with the family failed, when it cannot be made.
+fn config_client(
+    registry: &str,
+    ctx: &SourceContext,
+    options: &OciOptions,
+    family: &mut Family,
+) -> Option<RegistryClient> {
+    let base = Url::parse(&format!("https://{registry}")).map_err(|e| e.to_string());
+    let made = base.and_then(|base| {
+        RegistryClient::new(base, OciAuth::Anonymous, options.retry(), options.timeout)
+            .map_err(|e| e.to_string())
+    });
+    match made {
+        Ok(client) => Some(client),
+        Err(message) => {
+            family.fail(ExtractError::Invalid {
+                source_name: SOURCE,
+                account_id: ctx.account_id.clone(),
+                message: format!(
+                    "registry {registry}: no HTTP client for config downloads: {message}"
+                ),
+            });
+            None
+        }
+    }
+}
+
+/// Where the configs of one repository are read from.
+struct ConfigTarget<'a> {
+    http: &'a RegistryClient,
+    repository: &'a str,
+    registry_id: Option<&'a str>,
+    concurrency: usize,
+}
+
+/// How reading the config of one image went.
+pub(crate) enum ConfigRead {
+    Read(Box<ImageConfig>),
+    /// Not read, and why (naming the config digest); the image keeps nulls.
+    Unread(String),
+}
+
+/// The config of each wanted image (row index, config digest), `concurrency` at a time.
+/// The first image of the account and region is read alone, so an API that fails as a
+/// whole (access denied, not offered) fails once: after such a failure no more images are
+/// asked for, and each is left unread with the reason.
+async fn image_configs(
+    client: &Client,
+    ctx: &SourceContext,
+    family: &mut Family,
+    target: &ConfigTarget<'_>,
+    wanted: Vec<(usize, String)>,
+) -> Vec<(usize, ConfigRead)> {
+    let stop = AtomicBool::new(family.failure.is_some());
+    let calls = AtomicU32::new(0);
+    let read = |(i, digest): (usize, String)| {
+        let (stop, calls) = (&stop, &calls);
+        async move {
+            if stop.load(Ordering::Relaxed) {
+                return (i, digest, None);
+            }
+            calls.fetch_add(1, Ordering::Relaxed);
+            let result = image_config(client, ctx, target, &digest).await;
+            if result.is_err() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            (i, digest, Some(result))
+        }
+    };
+    let mut wanted = wanted.into_iter();
+    let mut outcomes = Vec::new();
+    if family.calls == 0
+        && let Some(first) = wanted.next()
+    {
+        outcomes.push(read(first).await);
+    }
+    outcomes.extend(
+        futures::stream::iter(wanted)
+            .map(&read)
+            .buffered(target.concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await,
+    );
+    family.calls += calls.into_inner();
+    outcomes
+        .into_iter()
+        .map(|(i, digest, result)| match result {
+            Some(Ok(read)) => (i, read),
+            Some(Err(error)) => {
+                let message = format!("config {digest}: {error}");
+                family.fail(error);
+                (i, ConfigRead::Unread(message))
+            }
+            None => (
+                i,
+                ConfigRead::Unread(format!(
+                    "config {digest}: not asked for, since GetDownloadUrlForLayer failed in \
+                     this account and region (see lake_coverage)"
+                )),
+            ),
+        })
+        .collect()
+}
+
+/// One image's config: the download URL for its digest, then the blob, checked against
+/// the digest. `Err` only when the API failed as a whole; what concerns this image alone
+/// (a missing layer, a failed download, a blob that does not match) is `Unread`.
+/// Messages show the download URL without its query, which holds the signature.
+async fn image_config(
+    client: &Client,
+    ctx: &SourceContext,
+    target: &ConfigTarget<'_>,
+    digest: &str,
+) -> Result<ConfigRead, ExtractError> {
+    ctx.acquire("ecr:GetDownloadUrlForLayer").await;
+    let unread = |message: String| Ok(ConfigRead::Unread(format!("config {digest}: {message}")));
+    let response = match client
+        .get_download_url_for_layer()
+        .repository_name(target.repository)
+        .set_registry_id(target.registry_id.map(str::to_owned))
+        .layer_digest(digest)
+        .send()
+        .await
+    {
+        Ok(response) => response,
+        Err(err)
+            if matches!(
+                error_code(&err).as_deref(),
+                Some(
+                    "LayersNotFoundException"
+                        | "LayerInaccessibleException"
+                        | "RepositoryNotFoundException"
+                )
+            ) =>
+        {
+            return unread(api_error(SOURCE, "GetDownloadUrlForLayer", ctx, &err).to_string());
+        }
+        Err(err) => return Err(api_error(SOURCE, "GetDownloadUrlForLayer", ctx, &err)),
+    };
+    let Some(location) = response.download_url() else {
+        return unread("GetDownloadUrlForLayer returned no downloadUrl".to_owned());
+    };
+    let url = match Url::parse(location) {
+        Ok(url) => url,
+        Err(e) => return unread(format!("the download URL is not a URL: {e}")),
+    };
+    match target.http.get(&url, "", "").await {
+        Ok(blob) => Ok(match config_from_blob(digest, &blob.body) {
+            Ok(config) => ConfigRead::Read(Box::new(config)),
+            Err(message) => ConfigRead::Unread(message),
+        }),
+        Err(error) => unread(
+            error
+                .to_string()
+                .replace(url.as_str(), &without_query(&url)),
+        ),
+    }
+}
+
+/// Put what an image config says into an image row; the platform from the config fills
+/// what no index entry gave.
+pub(crate) fn apply_config(row: &mut ImageRow, config: ImageConfig) {
+    row.config = config.columns;
+    let platform = config.platform;
+    if row.os.is_none() {
+        row.os = platform.os.filter(|v| !v.is_empty());
+    }
+    if row.architecture.is_none() {
+        row.architecture = platform.architecture.filter(|v| !v.is_empty());
+    }
+    if row.variant.is_none() {
+        row.variant = platform.variant.filter(|v| !v.is_empty());
+    }
 }
 
 /// Add what the manifests say to the image rows. A multi-platform index becomes its

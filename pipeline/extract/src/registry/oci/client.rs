@@ -217,20 +217,7 @@ impl RegistryClient {
             message: message.to_owned(),
         };
         if let Some(bearer) = challenges.iter().find(|c| c.is("bearer")) {
-            let realm = bearer
-                .param("realm")
-                .ok_or_else(|| unauthorized("the Bearer challenge names no realm"))?;
-            let mut token_url = Url::parse(realm).map_err(|e| OciError::Invalid {
-                url: realm.to_owned(),
-                message: format!("the token realm is not a URL: {e}"),
-            })?;
-            {
-                let mut query = token_url.query_pairs_mut();
-                if let Some(service) = bearer.param("service") {
-                    query.append_pair("service", service);
-                }
-                query.append_pair("scope", bearer.param("scope").unwrap_or(scope));
-            }
+            let token_url = token_url(url, bearer, scope)?;
             let (token, lifetime) = self.fetch_token(&token_url).await?;
             self.tokens.put(scope, token, lifetime, Instant::now());
             return Ok(());
@@ -333,7 +320,7 @@ impl RegistryClient {
                 .min(self.retry.max_backoff);
             tracing::debug!(
                 registry = %self.host,
-                url = %url,
+                url = %without_query(url),
                 attempt,
                 reason = %reason,
                 wait_ms = wait.as_millis() as u64,
@@ -348,6 +335,38 @@ impl RegistryClient {
             attempt += 1;
         }
     }
+}
+
+/// A URL without its query and fragment, to show in logs and messages: a presigned
+/// download URL carries a signature and an access key id in its query.
+pub fn without_query(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
+}
+
+/// Where to ask for a bearer token: the challenge's realm with its service, and the scope
+/// the challenge names (else the one the request needs).
+pub fn token_url(url: &Url, bearer: &Challenge, scope: &str) -> Result<Url, OciError> {
+    let realm = bearer
+        .param("realm")
+        .ok_or_else(|| OciError::Unauthorized {
+            url: url.to_string(),
+            message: "the Bearer challenge names no realm".to_owned(),
+        })?;
+    let mut token_url = Url::parse(realm).map_err(|e| OciError::Invalid {
+        url: realm.to_owned(),
+        message: format!("the token realm is not a URL: {e}"),
+    })?;
+    {
+        let mut query = token_url.query_pairs_mut();
+        if let Some(service) = bearer.param("service") {
+            query.append_pair("service", service);
+        }
+        query.append_pair("scope", bearer.param("scope").unwrap_or(scope));
+    }
+    Ok(token_url)
 }
 
 fn retryable_status(status: StatusCode) -> bool {
@@ -463,5 +482,79 @@ mod tests {
         assert!(retryable_status(StatusCode::SERVICE_UNAVAILABLE));
         assert!(!retryable_status(StatusCode::NOT_FOUND));
         assert!(!retryable_status(StatusCode::NOT_IMPLEMENTED));
+    }
+
+    #[test]
+    fn token_urls_from_recorded_challenges() {
+        let url = Url::parse("https://registry-1.docker.io/v2/library/alpine/manifests/3.20")
+            .expect("URL");
+        // The challenges Docker Hub, GHCR and Quay send for a pull of a public image.
+        let hub = parse_challenges(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull""#,
+        );
+        assert_eq!(
+            token_url(&url, &hub[0], "repository:other:pull")
+                .expect("a token URL")
+                .as_str(),
+            "https://auth.docker.io/token?service=registry.docker.io&scope=repository%3Alibrary%2Falpine%3Apull"
+        );
+        let ghcr = parse_challenges(
+            r#"Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:user/image:pull""#,
+        );
+        assert_eq!(
+            token_url(&url, &ghcr[0], "unused").expect("URL").as_str(),
+            "https://ghcr.io/token?service=ghcr.io&scope=repository%3Auser%2Fimage%3Apull"
+        );
+        // A challenge that names no scope (a catalog request to Harbor): the request's
+        // own scope, after a query the realm already has.
+        let harbor = parse_challenges(
+            r#"Bearer realm="https://harbor.example/service/token?client=x",service="harbor-registry""#,
+        );
+        assert_eq!(
+            token_url(&url, &harbor[0], "registry:catalog:*")
+                .expect("URL")
+                .as_str(),
+            "https://harbor.example/service/token?client=x&service=harbor-registry&scope=registry%3Acatalog%3A*"
+        );
+        let no_realm = parse_challenges(r#"Bearer service="quay.io""#);
+        let error = token_url(&url, &no_realm[0], "s").expect_err("no realm");
+        assert!(
+            matches!(&error, OciError::Unauthorized { message, .. } if message == "the Bearer challenge names no realm"),
+            "{error}"
+        );
+        let relative = parse_challenges(r#"Bearer realm="/token""#);
+        assert!(token_url(&url, &relative[0], "s").is_err());
+    }
+
+    #[tokio::test]
+    async fn connection_failures_are_retried_then_reported() {
+        // A port nothing listens on: every attempt is refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let base = Url::parse(&format!("http://127.0.0.1:{port}")).expect("URL");
+        let client = RegistryClient::new(
+            base.clone(),
+            OciAuth::Anonymous,
+            RetryPolicy {
+                max_attempts: 3,
+                initial_backoff: Duration::from_millis(1),
+                max_backoff: Duration::from_millis(5),
+            },
+            Duration::from_secs(5),
+        )
+        .expect("a client");
+        let url = client.url("/v2/_catalog?n=2").expect("URL");
+        let error = client
+            .get(&url, "registry:catalog:*", "application/json")
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&error, OciError::Http { url: shown, .. } if *shown == url.to_string()),
+            "{error}"
+        );
+        assert_eq!((client.calls(), client.retries()), (3, 2));
+        assert!(client.first_retry_reason().is_some());
     }
 }

@@ -217,6 +217,16 @@ pub struct ImageConfig {
     pub platform: Platform,
 }
 
+/// Check a config blob against the digest its manifest names, then parse it. The error
+/// names the digest.
+pub fn config_from_blob(digest: &str, body: &[u8]) -> Result<ImageConfig, String> {
+    let computed = sha256_digest(body);
+    if digest.starts_with("sha256:") && computed != digest {
+        return Err(format!("config {digest}: the content hashes to {computed}"));
+    }
+    parse_image_config(body).map_err(|message| format!("config {digest}: {message}"))
+}
+
 /// Parse an image config blob. Lists and maps the config leaves out are empty (the image
 /// sets none), not null: null is kept for images whose config was not read.
 pub fn parse_image_config(body: &[u8]) -> Result<ImageConfig, String> {

@@ -13,7 +13,7 @@ use super::auth::{OciAuth, Secret, docker_config_auth};
 use super::client::{OciError, RegistryClient, RetryPolicy};
 use super::link::next_link;
 use super::manifest::{
-    Descriptor, ImageManifest, MANIFEST_ACCEPT, Manifest, is_attestation, parse_image_config,
+    Descriptor, ImageManifest, MANIFEST_ACCEPT, Manifest, config_from_blob, is_attestation,
     parse_manifest, sha256_digest,
 };
 use crate::registry::rows::{ImageConfigColumns, ImageRow, RepositoryRow, SeverityCounts};
@@ -71,6 +71,17 @@ impl Default for OciOptions {
             max_backoff: Duration::from_secs(30),
             timeout: Duration::from_secs(60),
             page_size: 100,
+        }
+    }
+}
+
+impl OciOptions {
+    /// How a request is retried.
+    pub(crate) fn retry(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self.max_attempts.max(1),
+            initial_backoff: self.initial_backoff,
+            max_backoff: self.max_backoff,
         }
     }
 }
@@ -205,12 +216,7 @@ fn connect(registry: &OciRegistry, options: &OciOptions) -> Result<RegistryClien
         (None, _) => return Err(format!("registry URL {} has no host", registry.url)),
     };
     let auth = resolve_credentials(&registry.credentials, &host)?;
-    let retry = RetryPolicy {
-        max_attempts: options.max_attempts.max(1),
-        initial_backoff: options.initial_backoff,
-        max_backoff: options.max_backoff,
-    };
-    RegistryClient::new(base, auth, retry, options.timeout).map_err(|e| e.to_string())
+    RegistryClient::new(base, auth, options.retry(), options.timeout).map_err(|e| e.to_string())
 }
 
 /// The credentials to use for a host. Messages name the variable or file, never a value.
@@ -531,21 +537,10 @@ async fn image_row(client: &RegistryClient, name: &str, item: Work) -> RowOutcom
     };
     let url = client.url(&format!("/v2/{name}/blobs/{}", manifest.config.digest))?;
     let config = match client.get(&url, &pull_scope(name), "").await {
-        Ok(blob) => {
-            let computed = sha256_digest(&blob.body);
-            if manifest.config.digest.starts_with("sha256:") && computed != manifest.config.digest {
-                return skip(format!(
-                    "config {}: the content hashes to {computed}",
-                    manifest.config.digest
-                ));
-            }
-            match parse_image_config(&blob.body) {
-                Ok(config) => config,
-                Err(message) => {
-                    return skip(format!("config {}: {message}", manifest.config.digest));
-                }
-            }
-        }
+        Ok(blob) => match config_from_blob(&manifest.config.digest, &blob.body) {
+            Ok(config) => config,
+            Err(message) => return skip(message),
+        },
         Err(error @ OciError::Unauthorized { .. }) => return Err(error),
         Err(error) => return skip(error.to_string()),
     };
