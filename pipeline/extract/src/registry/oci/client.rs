@@ -484,11 +484,14 @@ mod tests {
         assert!(!retryable_status(StatusCode::NOT_IMPLEMENTED));
     }
 
+    /// The token flow is shown from recorded challenges and token bodies (here and in
+    /// `auth.rs`), not against a registry: token auth in Distribution needs a token
+    /// service, which the tests would have to provide.
     #[test]
     fn token_urls_from_recorded_challenges() {
         let url = Url::parse("https://registry-1.docker.io/v2/library/alpine/manifests/3.20")
             .expect("URL");
-        // The challenges Docker Hub, GHCR and Quay send for a pull of a public image.
+        // Challenges as Docker Hub and GHCR send them for a pull of a public image.
         let hub = parse_challenges(
             r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull""#,
         );
