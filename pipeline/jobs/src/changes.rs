@@ -117,15 +117,24 @@ async fn read_previous(
     let pairs = DataFrame::new_infer_height(vec![
         Column::new(
             "account_id".into(),
-            entries.iter().map(|e| e.account_id.as_str()).collect::<Vec<_>>(),
+            entries
+                .iter()
+                .map(|e| e.account_id.as_str())
+                .collect::<Vec<_>>(),
         ),
         Column::new(
             "region".into(),
-            entries.iter().map(|e| e.region.as_str()).collect::<Vec<_>>(),
+            entries
+                .iter()
+                .map(|e| e.region.as_str())
+                .collect::<Vec<_>>(),
         ),
         Column::new(
             "previous_run_id".into(),
-            entries.iter().map(|e| e.run_id.as_str()).collect::<Vec<_>>(),
+            entries
+                .iter()
+                .map(|e| e.run_id.as_str())
+                .collect::<Vec<_>>(),
         ),
     ])
     .map_err(|e| polars_err(table, e))?;
@@ -225,8 +234,14 @@ fn diff_resources(
     ));
     let prev = present(previous.rows.clone().lazy());
 
-    let added = frame(CONFIG, join(cur.clone(), prev.clone(), &RESOURCE_KEY, JoinType::Anti))?;
-    let removed = frame(CONFIG, join(prev.clone(), cur.clone(), &RESOURCE_KEY, JoinType::Anti))?;
+    let added = frame(
+        CONFIG,
+        join(cur.clone(), prev.clone(), &RESOURCE_KEY, JoinType::Anti),
+    )?;
+    let removed = frame(
+        CONFIG,
+        join(prev.clone(), cur.clone(), &RESOURCE_KEY, JoinType::Anti),
+    )?;
     for (change, rows) in [("added", &added), ("removed", &removed)] {
         push_resources(change, rows, None, out)?;
     }
@@ -261,9 +276,12 @@ fn diff_resources(
                 previous_configuration[i].as_deref(),
             );
             keys.extend(
-                changed_keys(supplementary[i].as_deref(), previous_supplementary[i].as_deref())
-                    .into_iter()
-                    .map(|k| format!("supplementaryConfiguration.{k}")),
+                changed_keys(
+                    supplementary[i].as_deref(),
+                    previous_supplementary[i].as_deref(),
+                )
+                .into_iter()
+                .map(|k| format!("supplementaryConfiguration.{k}")),
             );
             keys
         })
@@ -408,7 +426,12 @@ fn diff_findings(
         both.strings("severity_label")?,
         both.strings("previous_severity_label")?,
     );
-    let state = |i: usize| (resolved[i] == Some(true), previous_resolved[i] == Some(true));
+    let state = |i: usize| {
+        (
+            resolved[i] == Some(true),
+            previous_resolved[i] == Some(true),
+        )
+    };
     push_findings(
         &both,
         false,
@@ -422,7 +445,10 @@ fn diff_findings(
     push_findings(
         &both,
         false,
-        |i| (state(i) == (false, false) && severity[i] != previous_severity[i]).then_some("severity_changed"),
+        |i| {
+            (state(i) == (false, false) && severity[i] != previous_severity[i])
+                .then_some("severity_changed")
+        },
         out,
     )
 }
@@ -573,7 +599,9 @@ mod tests {
     /// Runs an hour apart, oldest first.
     fn runs(n: i64) -> Vec<RunInfo> {
         let t0 = Utc::now() - Duration::hours(n + 1);
-        (0..n).map(|i| RunInfo::start(t0 + Duration::hours(i))).collect()
+        (0..n)
+            .map(|i| RunInfo::start(t0 + Duration::hours(i)))
+            .collect()
     }
 
     /// Write `groups` of `table` as `run`'s snapshot and commit it.
@@ -654,7 +682,11 @@ mod tests {
         commit(&lake, &first, CONFIG, group(A1, EU, before)).await;
         let mut second_groups = group(A1, EU, after);
         // A second account seen for the first time: compared with nothing, no rows.
-        second_groups.extend(group(A2, EU, vec![resource("new-account", json!({}), false)]));
+        second_groups.extend(group(
+            A2,
+            EU,
+            vec![resource("new-account", json!({}), false)],
+        ));
         commit(&lake, &second, CONFIG, second_groups).await;
 
         let mut snapshot = Snapshot::as_of_run(&lake, &second.run_id)
@@ -785,10 +817,18 @@ mod tests {
                 ("resolved", "archived", Some("LOW"), Some("LOW")),
                 ("resolved", "fixed", Some("LOW"), Some("LOW")),
                 ("resolved", "vanished", Some("MEDIUM"), None),
-                ("severity_changed", "escalated", Some("HIGH"), Some("CRITICAL")),
+                (
+                    "severity_changed",
+                    "escalated",
+                    Some("HIGH"),
+                    Some("CRITICAL")
+                ),
             ]
         );
-        let archived = rows.iter().find(|c| c.finding_id == "archived").expect("row");
+        let archived = rows
+            .iter()
+            .find(|c| c.finding_id == "archived")
+            .expect("row");
         assert_eq!(
             (
                 archived.previous_record_state.as_deref(),
@@ -796,7 +836,10 @@ mod tests {
             ),
             (Some("ACTIVE"), Some("ARCHIVED"))
         );
-        let vanished = rows.iter().find(|c| c.finding_id == "vanished").expect("row");
+        let vanished = rows
+            .iter()
+            .find(|c| c.finding_id == "vanished")
+            .expect("row");
         assert_eq!(
             (
                 vanished.workflow_status.as_deref(),

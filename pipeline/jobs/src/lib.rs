@@ -169,10 +169,7 @@ impl Job for ChangesJob {
 
 /// Every job, in the order they run.
 pub fn jobs() -> Vec<Box<dyn Job>> {
-    vec![
-        Box::new(ComplianceJob),
-        Box::new(ChangesJob),
-    ]
+    vec![Box::new(ComplianceJob), Box::new(ChangesJob)]
 }
 
 /// Write a job's rows, one snapshot per account and region.
