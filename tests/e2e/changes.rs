@@ -196,7 +196,7 @@ fn changes_between_two_imports_give_exactly_the_known_rows() {
     let control_resource = format!("AWS::::Account:{CONFIG_FINDINGS_ACCOUNT}");
     let expected_controls = vec![json!({
         "account_id": CONFIG_FINDINGS_ACCOUNT, "region": "us-east-1",
-        "control_id": controls[0]["GeneratorId"], "resource_type": "AwsAccount",
+        "control_id": controls[0]["ProductFields"]["ControlId"], "resource_type": "AwsAccount",
         "resource_id": control_resource, "source": "securityhub",
         "previous_status": "PASS", "status": "FAIL",
         "previous_run_id": first_asff, "run_id": second_asff,
