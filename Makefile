@@ -46,10 +46,13 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-## docs: regenerate the files generated from schemas/ (DuckDB views, README tables)
+## docs: regenerate the files generated from schemas/ (DuckDB views, Athena DDL, README tables)
 docs:
 	cargo build --bin lakewarden
 	./target/debug/lakewarden ddl duckdb > sql/duckdb/views.sql
+	mkdir -p sql/athena
+	./target/debug/lakewarden ddl athena --location s3://YOUR-LAKE-BUCKET/lake \
+		--accounts 012345678901,111111111111,222222222222 > sql/athena/lakewarden.sql
 	python3 scripts/readme_tables.py ./target/debug/lakewarden README.md
 
 clean:

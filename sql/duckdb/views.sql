@@ -25,6 +25,51 @@ FROM lake_runs
 WHERE status = 'ok'
 GROUP BY table_name, account_id, region;
 
+CREATE OR REPLACE VIEW changes_controls_history AS
+SELECT t.*
+FROM read_parquet(getvariable('lake') || '/changes_controls/*/*/*.parquet',
+    hive_partitioning = true, hive_types = {'dt': VARCHAR, 'account_id': VARCHAR}, union_by_name = true) AS t
+SEMI JOIN lake_runs AS c
+    ON c.table_name = 'changes_controls' AND c.status = 'ok'
+    AND c.run_id = t.run_id AND c.account_id = t.account_id AND c.region = t.region;
+
+CREATE OR REPLACE VIEW changes_controls AS
+SELECT t.*
+FROM changes_controls_history AS t
+SEMI JOIN lake_latest AS l
+    ON l.table_name = 'changes_controls'
+    AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
+
+CREATE OR REPLACE VIEW changes_findings_history AS
+SELECT t.*
+FROM read_parquet(getvariable('lake') || '/changes_findings/*/*/*.parquet',
+    hive_partitioning = true, hive_types = {'dt': VARCHAR, 'account_id': VARCHAR}, union_by_name = true) AS t
+SEMI JOIN lake_runs AS c
+    ON c.table_name = 'changes_findings' AND c.status = 'ok'
+    AND c.run_id = t.run_id AND c.account_id = t.account_id AND c.region = t.region;
+
+CREATE OR REPLACE VIEW changes_findings AS
+SELECT t.*
+FROM changes_findings_history AS t
+SEMI JOIN lake_latest AS l
+    ON l.table_name = 'changes_findings'
+    AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
+
+CREATE OR REPLACE VIEW changes_resources_history AS
+SELECT t.*
+FROM read_parquet(getvariable('lake') || '/changes_resources/*/*/*.parquet',
+    hive_partitioning = true, hive_types = {'dt': VARCHAR, 'account_id': VARCHAR}, union_by_name = true) AS t
+SEMI JOIN lake_runs AS c
+    ON c.table_name = 'changes_resources' AND c.status = 'ok'
+    AND c.run_id = t.run_id AND c.account_id = t.account_id AND c.region = t.region;
+
+CREATE OR REPLACE VIEW changes_resources AS
+SELECT t.*
+FROM changes_resources_history AS t
+SEMI JOIN lake_latest AS l
+    ON l.table_name = 'changes_resources'
+    AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
+
 CREATE OR REPLACE VIEW compliance_results_history AS
 SELECT t.*
 FROM read_parquet(getvariable('lake') || '/compliance_results/*/*/*.parquet',

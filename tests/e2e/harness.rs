@@ -33,6 +33,11 @@ fn venv_tool(env: &str, name: &str) -> PathBuf {
     path
 }
 
+/// The test virtualenv's Python, which has the emulator, DuckDB and sqlglot.
+pub fn python() -> PathBuf {
+    venv_tool("LAKEWARDEN_TEST_PYTHON", "python")
+}
+
 /// A running emulator launcher and what its ready file said.
 pub struct Launcher {
     /// Holding the launcher's standard input open keeps it alive; it exits when this

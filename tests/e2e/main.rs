@@ -4,6 +4,7 @@
 //! They need the test virtualenv (`make setup`, which `make test` runs): its Python starts
 //! the emulator and its DuckDB runs the shipped SQL.
 
+mod changes;
 mod compliance;
 mod config;
 mod harness;
@@ -12,3 +13,4 @@ mod ops;
 mod organization;
 mod registry;
 mod securityhub;
+mod sql;

@@ -231,6 +231,36 @@ fn fold_securityhub(
     Ok(())
 }
 
+/// The result rows as a frame with the columns of `compliance_results` that the jobs after
+/// this one read (everything but the common columns other than account and region).
+pub fn results_frame(
+    results: &BTreeMap<(String, String), Vec<ResultRow>>,
+) -> polars::prelude::PolarsResult<Frame> {
+    use polars::prelude::{Column, DataFrame};
+    let rows: Vec<(&(String, String), &ResultRow)> = results
+        .iter()
+        .flat_map(|(key, rows)| rows.iter().map(move |row| (key, row)))
+        .collect();
+    let text = |name: &str, value: &dyn Fn(&(String, String), &ResultRow) -> String| {
+        let values: Vec<String> = rows.iter().map(|(k, r)| value(k, r)).collect();
+        Column::new(name.into(), values)
+    };
+    let df = DataFrame::new_infer_height(vec![
+        text("account_id", &|k, _| k.0.clone()),
+        text("region", &|k, _| k.1.clone()),
+        text("framework", &|_, r| r.framework.clone()),
+        text("framework_version", &|_, r| r.framework_version.clone()),
+        text("control_id", &|_, r| r.control_id.clone()),
+        text("control_title", &|_, r| r.control_title.clone()),
+        text("resource_type", &|_, r| r.resource_type.clone()),
+        text("resource_id", &|_, r| r.resource_id.clone()),
+        text("status", &|_, r| r.status.to_owned()),
+        text("reason", &|_, r| r.reason.clone()),
+        text("source", &|_, r| r.source.to_owned()),
+    ])?;
+    Ok(Frame { table: RESULTS, df })
+}
+
 fn known_table(name: &str) -> Option<&'static str> {
     lakewarden_lake::SCHEMA_FILES
         .iter()

@@ -12,6 +12,7 @@ use lakewarden_lake::{
 };
 use serde::Serialize;
 
+pub mod changes;
 mod checks;
 pub mod compliance;
 mod frame;
@@ -116,15 +117,59 @@ impl Job for ComplianceJob {
             .into_iter()
             .map(|(account, rows)| ((account, "global".to_owned()), compliance::summarise(&rows)))
             .collect();
+        let frame = compliance::results_frame(&results).map_err(|source| JobError::Polars {
+            job: "compliance",
+            table: compliance::RESULTS.to_owned(),
+            source: Box::new(source),
+        })?;
         let mut outputs = write_rows(ctx, self.name(), compliance::RESULTS, &results).await?;
+        snapshot.hand_over(frame);
         outputs.extend(write_rows(ctx, self.name(), compliance::SUMMARY, &summaries).await?);
+        Ok(outputs)
+    }
+}
+
+/// The changes job: `changes_resources`, `changes_findings` and `changes_controls`,
+/// this run's snapshot against the one before it. It runs after the compliance job,
+/// whose results it compares.
+#[derive(Debug, Default)]
+pub struct ChangesJob;
+
+#[async_trait]
+impl Job for ChangesJob {
+    fn name(&self) -> &'static str {
+        "changes"
+    }
+
+    fn outputs(&self) -> &'static [&'static str] {
+        &[changes::RESOURCES, changes::FINDINGS, changes::CONTROLS]
+    }
+
+    async fn run(
+        &self,
+        ctx: &JobContext,
+        snapshot: &mut Snapshot,
+    ) -> Result<Vec<JobOutput>, JobError> {
+        let resources = changes::resources(snapshot).await?;
+        let findings = changes::findings(snapshot).await?;
+        let mut outputs = write_rows(ctx, self.name(), changes::RESOURCES, &resources).await?;
+        outputs.extend(write_rows(ctx, self.name(), changes::FINDINGS, &findings).await?);
+        match changes::controls(snapshot).await? {
+            Some(controls) => {
+                outputs.extend(write_rows(ctx, self.name(), changes::CONTROLS, &controls).await?);
+            }
+            None => tracing::warn!(
+                table = changes::CONTROLS,
+                "No compliance results were computed in this jobs run; control changes are not written"
+            ),
+        }
         Ok(outputs)
     }
 }
 
 /// Every job, in the order they run.
 pub fn jobs() -> Vec<Box<dyn Job>> {
-    vec![Box::new(ComplianceJob)]
+    vec![Box::new(ComplianceJob), Box::new(ChangesJob)]
 }
 
 /// Write a job's rows, one snapshot per account and region.

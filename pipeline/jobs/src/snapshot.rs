@@ -1,5 +1,6 @@
 //! The committed snapshot a job reads: for each input table, the newest usable snapshot of
-//! every account and region as of one committed run.
+//! every account and region as of one committed run, the snapshot before it (for the
+//! changes job), and the frames earlier jobs of the same jobs run handed over.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Cursor;
@@ -24,6 +25,7 @@ pub struct Snapshot {
     /// Accounts the run covered (it has a commit row for them, usable or not).
     pub accounts: BTreeSet<String>,
     frames: BTreeMap<&'static str, Option<Frame>>,
+    handed: BTreeMap<&'static str, Frame>,
 }
 
 impl Snapshot {
@@ -62,6 +64,7 @@ impl Snapshot {
             accounts,
             history,
             frames: BTreeMap::new(),
+            handed: BTreeMap::new(),
         })
     }
 
@@ -78,9 +81,53 @@ impl Snapshot {
             return Ok(frame.clone());
         }
         let snapshots = latest_snapshots(&self.history, table, Some(self.as_of));
+        let frame = self.read(table, &snapshots).await?;
+        self.frames.insert(table, frame.clone());
+        Ok(frame)
+    }
+
+    /// Accounts and regions whose current snapshot of `table` this run wrote, as
+    /// (account, region). A table the run did not write keeps an older run's snapshot,
+    /// whose changes that older run's jobs already reported.
+    pub fn written_by_run(&self, table: &str) -> BTreeSet<(String, String)> {
+        latest_snapshots(&self.history, table, Some(self.as_of))
+            .into_iter()
+            .filter(|s| s.run_id == self.run_id)
+            .map(|s| (s.account_id.clone(), s.region.clone()))
+            .collect()
+    }
+
+    /// For each account and region, the newest usable snapshot of `table` from a run that
+    /// started before this one (and committed no later than this run's snapshot is read
+    /// as of): what this run is compared with. Empty for the first snapshot.
+    pub fn previous_snapshots(&self, table: &str) -> Vec<CommitEntry> {
+        let older: Vec<CommitEntry> = self
+            .history
+            .iter()
+            .filter(|r| r.snapshot_at < self.snapshot_at)
+            .cloned()
+            .collect();
+        latest_snapshots(&older, table, Some(self.as_of))
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
+    /// The rows of these committed snapshots of `table`, as one frame; `None` when they
+    /// have no files.
+    pub async fn read(
+        &self,
+        table: &'static str,
+        snapshots: &[impl std::borrow::Borrow<CommitEntry>],
+    ) -> Result<Option<Frame>, JobError> {
+        let polars_err = |source| JobError::Polars {
+            job: "snapshot",
+            table: table.to_owned(),
+            source: Box::new(source),
+        };
         let mut frames = Vec::new();
         for snapshot in snapshots {
-            for file in &snapshot.files {
+            for file in &snapshot.borrow().files {
                 let bytes = read_object(&self.lake, &Path::from(file.as_str()))
                     .await
                     .map_err(|source| JobError::Lake {
@@ -89,27 +136,31 @@ impl Snapshot {
                     })?;
                 let df = ParquetReader::new(Cursor::new(bytes.to_vec()))
                     .finish()
-                    .map_err(|source| JobError::Polars {
-                        job: "snapshot",
-                        table: table.to_owned(),
-                        source: Box::new(source),
-                    })?;
+                    .map_err(polars_err)?;
                 frames.push(df.lazy());
             }
         }
-        let frame = if frames.is_empty() {
-            None
-        } else {
-            let df = concat(frames, UnionArgs::default())
-                .and_then(|lf| lf.collect())
-                .map_err(|source| JobError::Polars {
-                    job: "snapshot",
-                    table: table.to_owned(),
-                    source: Box::new(source),
-                })?;
-            Some(Frame { table, df })
-        };
-        self.frames.insert(table, frame.clone());
-        Ok(frame)
+        if frames.is_empty() {
+            return Ok(None);
+        }
+        let df = concat(frames, UnionArgs::default())
+            .and_then(|lf| lf.collect())
+            .map_err(polars_err)?;
+        Ok(Some(Frame { table, df }))
+    }
+
+    /// Hand a table an earlier job computed to the jobs after it. The jobs of one run are
+    /// committed together once every job has finished, so a later job cannot read an
+    /// earlier job's output back from the lake (it would find the previous run's), and
+    /// computing it again would do the work twice and could disagree with what is
+    /// written. The frame handed over is exactly what the earlier job writes.
+    pub fn hand_over(&mut self, frame: Frame) {
+        self.handed.insert(frame.table, frame);
+    }
+
+    /// A table an earlier job of this jobs run handed over; `None` when that job did not
+    /// run or failed.
+    pub fn handed(&self, table: &str) -> Option<&Frame> {
+        self.handed.get(table)
     }
 }

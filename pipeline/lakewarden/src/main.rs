@@ -107,6 +107,24 @@ enum ImportCommand {
 enum DdlCommand {
     /// Views for DuckDB over a lake: `SET VARIABLE lake = '<path>'` then `.read` them.
     Duckdb,
+    /// Athena tables with partition projection over a lake on S3, and the same views as
+    /// for DuckDB; run each statement in order.
+    Athena {
+        /// The lake's root: `s3://bucket/prefix`.
+        #[arg(long)]
+        location: String,
+        /// The Glue database to create the tables and views in.
+        #[arg(long, default_value = "lakewarden")]
+        database: String,
+        /// The accounts of the lake, comma-separated: `account_id` is projected as this
+        /// list, so an account that joins later needs the DDL regenerated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        accounts: Vec<String>,
+        /// The dates projected for `dt`, as Athena reads them: two bounds, such as
+        /// `NOW-1YEARS,NOW` or `2024-01-01,NOW`; snapshots outside are not seen.
+        #[arg(long, default_value = lakewarden::ddl::ATHENA_DEFAULT_DT_RANGE)]
+        dt_range: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -268,6 +286,26 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         } => {
             let catalog = lakewarden_lake::Catalog::load()?;
             print!("{}", lakewarden::ddl::duckdb_views(&catalog));
+            Ok(0)
+        }
+        Command::Ddl {
+            dialect:
+                DdlCommand::Athena {
+                    location,
+                    database,
+                    accounts,
+                    dt_range,
+                },
+        } => {
+            let options = lakewarden::ddl::AthenaOptions {
+                location: location.trim_end_matches('/').to_owned(),
+                database: database.clone(),
+                accounts: accounts.clone(),
+                dt_range: dt_range.clone(),
+            };
+            options.validate()?;
+            let catalog = lakewarden_lake::Catalog::load()?;
+            print!("{}", lakewarden::ddl::athena_sql(&catalog, &options));
             Ok(0)
         }
         Command::Schema {
