@@ -67,8 +67,9 @@ fn truthy(value: &Value) -> bool {
     }
 }
 
-/// The live items of one resource type owned by the judged account. Items read through
-/// an aggregator for another account are left to that account.
+/// The live items of one resource type owned by the judged account. Limitation: items
+/// of other accounts read through an aggregator are not scored, because they sit in the
+/// aggregator account's rows and no control judges one account's resources for another.
 fn resources(input: &CheckInput<'_>, resource_type: &str) -> PolarsResult<Vec<Resource>> {
     let frame = input.frame(RESOURCES);
     let (types, ids, arns, owners, regions, configurations, supplementary, deleted) = (
@@ -576,9 +577,9 @@ pub(crate) fn default_security_group_closed(input: &CheckInput<'_>) -> PolarsRes
         .collect())
 }
 
-/// One row per region the source read: PASS where it found the service on, FAIL where
-/// it found it not enabled, UNKNOWN where the read failed. One UNKNOWN row for the account
-/// when the source did not run for it.
+/// One row per region: PASS where the source found the service on, FAIL where it found
+/// it not enabled, UNKNOWN where the read failed or where other sources read the region
+/// but this one did not. One UNKNOWN row for the account when no source read any region.
 fn service_enabled(
     input: &CheckInput<'_>,
     source: &str,
@@ -592,18 +593,20 @@ fn service_enabled(
     );
     let mut by_region: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for i in 0..sources.len() {
+        let region = regions[i].clone().unwrap_or_default();
+        if region == "global" {
+            continue;
+        }
+        let seen = by_region.entry(region).or_default();
         if sources[i].as_deref() == Some(source) {
-            by_region
-                .entry(regions[i].clone().unwrap_or_default())
-                .or_default()
-                .insert(statuses[i].clone().unwrap_or_default());
+            seen.insert(statuses[i].clone().unwrap_or_default());
         }
     }
     if by_region.is_empty() {
         return Ok(vec![Outcome::new(
             input.account_id,
             Status::Unknown,
-            format!("the {source} source did not run for this account"),
+            format!("no source read any region of this account, {source} included"),
             json!({"source": source}),
         )]);
     }
@@ -611,7 +614,14 @@ fn service_enabled(
         .into_iter()
         .map(|(region, statuses)| {
             let evidence = json!({"source": source, "coverage": statuses});
-            let outcome = if statuses.contains("not_enabled") {
+            let outcome = if statuses.is_empty() {
+                Outcome::new(
+                    input.account_id,
+                    Status::Unknown,
+                    format!("the {source} source did not read the region"),
+                    evidence,
+                )
+            } else if statuses.contains("not_enabled") {
                 Outcome::new(
                     input.account_id,
                     Status::Fail,
@@ -1099,7 +1109,18 @@ mod tests {
                 at("us-east-1", Pass)
             ]
         );
-        // The Security Hub source did not run: one UNKNOWN row, never PASS.
-        assert_eq!(run(securityhub_enabled, &frames), [account(Unknown)]);
+        // The Security Hub source read none of the regions Config read: UNKNOWN in each,
+        // never PASS.
+        assert_eq!(
+            run(securityhub_enabled, &frames),
+            [
+                at("ap-south-1", Unknown),
+                at("eu-west-1", Unknown),
+                at("us-east-1", Unknown)
+            ]
+        );
+        // Only IAM (global) was read: one UNKNOWN row for the account.
+        let iam_only = BTreeMap::from([(COVERAGE, coverage_frame(&[("iam", "global", "ok")]))]);
+        assert_eq!(run(config_enabled, &iam_only), [account(Unknown)]);
     }
 }
