@@ -106,7 +106,7 @@ fi
 # newest Config snapshot there, and the jobs over it score sections 2-5 of CIS.
 imported=$(./target/debug/lakewarden import config-snapshot \
     tests/fixtures/posture/config-snapshot.json --config "$state/lakewarden.toml" \
-    --lake "$lake" 2>> "$state/run.log" | awk '$1 == "run" { print $2; exit }')
+    --lake "$lake" 2>> "$state/run.log" | awk '$1 == "run" { print $2 }')
 ./target/debug/lakewarden jobs --run-id "$imported" --config "$state/lakewarden.toml" \
     --lake "$lake" > /dev/null 2>> "$state/run.log"
 

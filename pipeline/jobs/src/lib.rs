@@ -178,3 +178,25 @@ pub async fn write_rows<T: Serialize>(
     }
     Ok(outputs)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::JobsOptions;
+
+    #[test]
+    fn jobs_options_name_the_custom_controls_folder_and_refuse_unknown_fields() {
+        let options: JobsOptions =
+            toml::from_str("custom_controls = \"controls/custom-examples\"\n").expect("parses");
+        assert_eq!(
+            options.custom_controls,
+            Some(PathBuf::from("controls/custom-examples"))
+        );
+        let default: JobsOptions = toml::from_str("").expect("empty section");
+        assert_eq!(default.custom_controls, None);
+        let error =
+            toml::from_str::<JobsOptions>("custom_control = \"x\"\n").expect_err("unknown field");
+        assert!(error.to_string().contains("custom_control"), "{error}");
+    }
+}
