@@ -232,43 +232,43 @@ fn rows_of(file: &Path, df: &DataFrame) -> Result<Vec<(String, String, ResultRow
             .collect();
         columns.insert(name, values);
     }
-    let mut rows = Vec::with_capacity(df.height());
-    for i in 0..df.height() {
-        let value = |name: &str| {
-            columns[name][i]
-                .clone()
-                .ok_or_else(|| failure(file, format!("row {}: {name} is null", i + 1)))
-        };
-        let status = value("status")?;
-        let status = STATUSES.into_iter().find(|s| *s == status).ok_or_else(|| {
-            failure(
-                file,
-                format!(
-                    "row {}: status {status:?} is not one of {}",
-                    i + 1,
-                    STATUSES.join(", ")
-                ),
-            )
-        })?;
-        rows.push((
-            value("account_id")?,
-            value("region")?,
-            ResultRow {
-                framework: FRAMEWORK.to_owned(),
-                framework_version: String::new(),
-                control_id: value("control_id")?,
-                control_title: value("control_title")?,
-                level: None,
-                resource_type: value("resource_type")?,
-                resource_id: value("resource_id")?,
-                status,
-                reason: value("reason")?,
-                evidence: value("evidence")?,
-                source: FRAMEWORK,
-            },
-        ));
-    }
-    Ok(rows)
+    (0..df.height())
+        .map(|i| {
+            let value = |name: &str| {
+                columns[name][i]
+                    .clone()
+                    .ok_or_else(|| failure(file, format!("row {}: {name} is null", i + 1)))
+            };
+            let status = value("status")?;
+            let status = STATUSES.into_iter().find(|s| *s == status).ok_or_else(|| {
+                failure(
+                    file,
+                    format!(
+                        "row {}: status {status:?} is not one of {}",
+                        i + 1,
+                        STATUSES.join(", ")
+                    ),
+                )
+            })?;
+            Ok((
+                value("account_id")?,
+                value("region")?,
+                ResultRow {
+                    framework: FRAMEWORK.to_owned(),
+                    framework_version: String::new(),
+                    control_id: value("control_id")?,
+                    control_title: value("control_title")?,
+                    level: None,
+                    resource_type: value("resource_type")?,
+                    resource_id: value("resource_id")?,
+                    status,
+                    reason: value("reason")?,
+                    evidence: value("evidence")?,
+                    source: FRAMEWORK,
+                },
+            ))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1067,7 +1067,7 @@ mod tests {
         };
         for (name, check) in CONFIG_CHECKS {
             assert_eq!(
-                on_items(check, &[vpc.clone()]),
+                on_items(check, std::slice::from_ref(&vpc)),
                 expected(name),
                 "check {name}"
             );
