@@ -148,6 +148,15 @@ if [ "$status" -eq 1 ]; then
     exit 1
 fi
 
+# The known-answer posture fixture (account 012345678901, us-east-1: open security
+# groups, a public bucket, an unencrypted public database...) becomes that account's
+# newest Config snapshot there, and the jobs over it score sections 2-5 of CIS.
+imported=$(./target/debug/lakewarden import config-snapshot \
+    tests/fixtures/posture/config-snapshot.json --config "$state/lakewarden.toml" \
+    --lake "$lake" 2>> "$state/run.log" | awk '$1 == "run" { print $2 }')
+./target/debug/lakewarden jobs --run-id "$imported" --config "$state/lakewarden.toml" \
+    --lake "$lake" > /dev/null 2>> "$state/run.log"
+
 query() {
     local title=$1 file=$2
     printf '\n== %s (%s)\n' "$title" "$file"
@@ -164,3 +173,4 @@ query "Container images that run as root" sql/duckdb/queries/root_user_images.sq
 query "Critical findings per container repository" sql/duckdb/queries/critical_findings_by_repository.sql
 query "Compliance score per account (CIS AWS Foundations)" sql/duckdb/queries/posture_by_account.sql
 query "Failing controls" sql/duckdb/queries/failing_controls.sql
+query "Controls across accounts" sql/duckdb/queries/controls_across_accounts.sql

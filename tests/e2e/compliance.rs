@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use crate::harness::{ACCOUNT, assert_success, duckdb, emulator, lakewarden, run_into};
+use crate::harness::{
+    ACCOUNT, assert_success, duckdb, emulator, lakewarden, repo_root, run_id_of, run_into,
+};
 
 fn text<'a>(row: &'a Map<String, Value>, key: &str) -> &'a str {
     row[key]
@@ -92,9 +94,9 @@ fn compliance_results_match_the_seeded_failures() {
         BTreeSet::from(["biden".to_owned()])
     );
 
-    // Account-wide controls: the seeded root user has no keys and no MFA.
+    // Account-wide controls: the seeded root user has an active access key and no MFA.
     assert_eq!(
-        resources(lake.path(), "1.4", "PASS"),
+        resources(lake.path(), "1.4", "FAIL"),
         BTreeSet::from([ACCOUNT.to_owned()])
     );
     assert_eq!(
@@ -236,4 +238,267 @@ fn rerunning_the_jobs_of_an_older_run_keeps_the_newest_snapshot_current() {
             "{table} shows the newest snapshot"
         );
     }
+}
+
+/// The known answers of the posture fixture (`tests/fixtures/posture/README.md`) for the
+/// controls of sections 2–5, as (control, resource type, resource, region, status).
+fn posture_answers() -> Vec<(String, String, String, String, String)> {
+    let ec2 = |kind: &str, id: &str| format!("arn:aws:ec2:us-east-1:{ACCOUNT}:{kind}/{id}");
+    let (public, private) = (
+        "arn:aws:s3:::lakewarden-known-public".to_owned(),
+        "arn:aws:s3:::lakewarden-known-private".to_owned(),
+    );
+    let (open_db, closed_db) = (
+        format!("arn:aws:rds:us-east-1:{ACCOUNT}:db:known-open"),
+        format!("arn:aws:rds:us-east-1:{ACCOUNT}:db:known-closed"),
+    );
+    let trail = format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/known-trail");
+    let key = format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/0aaaaaaa-0000-4000-8000-000000000001");
+    let sg = |n: u8| ec2("security-group", &format!("sg-0aaaaaaaaaaaa000{n}"));
+    let (bucket, db, group) = (
+        "AWS::S3::Bucket",
+        "AWS::RDS::DBInstance",
+        "AWS::EC2::SecurityGroup",
+    );
+    let (account, east) = (ACCOUNT.to_owned(), "us-east-1");
+    let rows: Vec<(&str, &str, String, &str, &str)> = vec![
+        ("2.1.1", bucket, private.clone(), east, "PASS"),
+        ("2.1.1", bucket, public.clone(), east, "FAIL"),
+        ("2.1.2", bucket, private.clone(), east, "PASS"),
+        ("2.1.2", bucket, public.clone(), east, "FAIL"),
+        (
+            "2.1.4",
+            "AWS::S3::AccountPublicAccessBlock",
+            account.clone(),
+            "global",
+            "FAIL",
+        ),
+        ("2.1.4", bucket, private, east, "PASS"),
+        ("2.1.4", bucket, public, east, "FAIL"),
+        (
+            "2.2.1",
+            "AWS::::Account",
+            account.clone(),
+            "global",
+            "UNKNOWN",
+        ),
+        ("2.3.1", db, closed_db.clone(), east, "PASS"),
+        ("2.3.1", db, open_db.clone(), east, "FAIL"),
+        ("2.3.3", db, closed_db, east, "PASS"),
+        ("2.3.3", db, open_db, east, "FAIL"),
+        ("3.1", "AWS::::Account", account.clone(), "global", "PASS"),
+        ("3.2", "AWS::CloudTrail::Trail", trail.clone(), east, "FAIL"),
+        // Config found no recorder in ap-southeast-2. The import's (empty) coverage is
+        // the newest of us-east-1, so that region has no row.
+        (
+            "3.3",
+            "AWS::::Account",
+            account.clone(),
+            "ap-southeast-2",
+            "FAIL",
+        ),
+        ("3.5", "AWS::CloudTrail::Trail", trail, east, "FAIL"),
+        ("3.6", "AWS::KMS::Key", key, east, "UNKNOWN"),
+        (
+            "3.7",
+            "AWS::EC2::VPC",
+            ec2("vpc", "vpc-0aaaaaaaaaaaa0001"),
+            east,
+            "FAIL",
+        ),
+        (
+            "3.7",
+            "AWS::EC2::VPC",
+            ec2("vpc", "vpc-0aaaaaaaaaaaa0002"),
+            east,
+            "PASS",
+        ),
+        // The Security Hub source did not read the region Config read: UNKNOWN, never PASS.
+        (
+            "4.16",
+            "AWS::::Account",
+            account,
+            "ap-southeast-2",
+            "UNKNOWN",
+        ),
+        (
+            "5.1",
+            "AWS::EC2::NetworkAcl",
+            ec2("network-acl", "acl-0aaaaaaaaaaaa0001"),
+            east,
+            "FAIL",
+        ),
+        (
+            "5.1",
+            "AWS::EC2::NetworkAcl",
+            ec2("network-acl", "acl-0aaaaaaaaaaaa0002"),
+            east,
+            "PASS",
+        ),
+        // sg-0aaaaaaaaaaaa0009 is deleted (and open to RDP): no row.
+        ("5.2", group, sg(1), east, "FAIL"),
+        ("5.2", group, sg(2), east, "PASS"),
+        ("5.2", group, sg(3), east, "PASS"),
+        ("5.3", group, sg(1), east, "PASS"),
+        ("5.3", group, sg(2), east, "PASS"),
+        ("5.3", group, sg(3), east, "PASS"),
+        ("5.4", group, sg(3), east, "FAIL"),
+    ];
+    rows.into_iter()
+        .map(|(c, t, r, g, s)| (c.to_owned(), t.to_owned(), r, g.to_owned(), s.to_owned()))
+        .collect()
+}
+
+fn result_rows(
+    lake: &std::path::Path,
+    filter: &str,
+) -> Vec<(String, String, String, String, String)> {
+    duckdb(
+        lake,
+        &format!(
+            "SELECT control_id, resource_type, resource_id, region, status \
+             FROM compliance_results WHERE {filter} ORDER BY ALL;"
+        ),
+    )
+    .iter()
+    .map(|r| {
+        (
+            text(r, "control_id").to_owned(),
+            text(r, "resource_type").to_owned(),
+            text(r, "resource_id").to_owned(),
+            text(r, "region").to_owned(),
+            text(r, "status").to_owned(),
+        )
+    })
+    .collect()
+}
+
+#[test]
+fn posture_fixture_gives_the_known_answers_of_sections_2_to_5_and_custom_controls() {
+    let dir = tempfile::tempdir().expect("dir");
+    let lake = dir.path().join("lake");
+    let controls = dir.path().join("custom");
+    std::fs::create_dir(&controls).expect("controls dir");
+    std::fs::copy(
+        repo_root().join("controls/custom-examples/ec2-imdsv2.sql"),
+        controls.join("ec2-imdsv2.sql"),
+    )
+    .expect("example copied");
+    std::fs::write(
+        controls.join("broken.sql"),
+        "SELECT account_id, resource_id FROM config_resources",
+    )
+    .expect("broken control written");
+    let config = dir.path().join("lakewarden.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[scope]\nregions = [\"us-east-1\", \"ap-southeast-2\"]\n\n\
+             [sources.config]\nenabled = true\n\n\
+             [limits.apis]\n\"config:ListDiscoveredResources\" = {{ per_second = 0.0, burst = 0.0 }}\n\n\
+             [jobs]\ncustom_controls = \"{}\"\n",
+            controls.display()
+        ),
+    )
+    .expect("config");
+    let with_config = |args: &[&str]| {
+        lakewarden()
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .arg("--lake")
+            .arg(&lake)
+            .output()
+            .expect("lakewarden runs")
+    };
+
+    // IAM and Config from the emulator, then the fixture's items into the same lake: its
+    // us-east-1 snapshot of config_resources is the newest, so the jobs judge it.
+    assert_success(&with_config(&["run", "--no-progress"]));
+    let fixture = repo_root().join("tests/fixtures/posture/config-snapshot.json");
+    let import = with_config(&[
+        "import",
+        "config-snapshot",
+        fixture.to_str().expect("utf-8"),
+    ]);
+    assert_success(&import);
+    let run_id = run_id_of(&import);
+    let jobs = with_config(&["jobs", "--run-id", &run_id]);
+    assert_success(&jobs);
+
+    let cis = "framework = 'cis-aws-foundations' AND NOT starts_with(control_id, '1.')";
+    let mut expected = posture_answers();
+    expected.sort();
+    assert_eq!(result_rows(&lake, cis), expected);
+
+    // The example custom control judges both instances; the broken file is one UNKNOWN
+    // row naming it, and did not stop the example.
+    let i = |n: u8| format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-0aaaaaaaaaaaa000{n}");
+    let instance = "AWS::EC2::Instance".to_owned();
+    assert_eq!(
+        result_rows(&lake, "framework = 'custom'"),
+        [
+            (
+                "broken".to_owned(),
+                "AWS::::Account".to_owned(),
+                ACCOUNT.to_owned(),
+                "global".to_owned(),
+                "UNKNOWN".to_owned()
+            ),
+            (
+                "ec2-imdsv2".to_owned(),
+                instance.clone(),
+                i(1),
+                "us-east-1".to_owned(),
+                "PASS".to_owned()
+            ),
+            (
+                "ec2-imdsv2".to_owned(),
+                instance,
+                i(2),
+                "us-east-1".to_owned(),
+                "FAIL".to_owned()
+            ),
+        ]
+    );
+    let broken = duckdb(
+        &lake,
+        "SELECT reason FROM compliance_results WHERE control_id = 'broken';",
+    );
+    let reason = text(&broken[0], "reason");
+    assert!(
+        reason.starts_with(&format!(
+            "custom control {}: returns the wrong columns",
+            controls.join("broken.sql").display()
+        )),
+        "{reason}"
+    );
+
+    // IAM still comes from the run: the root user's access key fails 1.4.
+    assert_eq!(
+        resources(&lake, "1.4", "FAIL"),
+        BTreeSet::from([ACCOUNT.to_owned()])
+    );
+
+    // The cross-account query over the results: 5.2 has one failing group of three.
+    let across = duckdb(
+        &lake,
+        &std::fs::read_to_string(
+            repo_root().join("sql/duckdb/queries/controls_across_accounts.sql"),
+        )
+        .expect("query"),
+    );
+    let ssh = across
+        .iter()
+        .find(|r| r["framework"] == "cis-aws-foundations" && r["control_id"] == "5.2")
+        .expect("5.2 row");
+    assert_eq!(
+        (
+            ssh["passed"].as_i64(),
+            ssh["failed"].as_i64(),
+            ssh["failing_accounts"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    assert_eq!(ssh["score"].as_f64(), Some(66.7));
 }

@@ -106,6 +106,10 @@ def utc(text: str) -> datetime:
 # ---------------------------------------------------------------------------
 ROOT_CREATED = utc("2015-01-05T08:00:00Z")        # before any fixture entity
 ROOT_PASSWORD_LAST_USED = utc("2025-10-07T16:20:00Z")
+# The root user's one access key, so that CIS 1.4 (no root access keys) fails. Its last
+# use is older than the password's, so the root user's last use (CIS 1.7) stays that.
+ROOT_KEY_CREATED = utc("2016-03-01T09:00:00Z")
+ROOT_KEY_LAST_USED = utc("2025-09-15T11:30:00Z")
 READER_CREATED = utc("2024-01-02T09:00:00Z")
 MFA_ENABLED = utc("2024-02-01T10:00:00Z")
 PASSWORD_POLICY = {  # CIS 1.8 passes (length 14), CIS 1.9 fails (reuse 5 < 24)
@@ -201,15 +205,17 @@ def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> List[Any]:
 # ---------------------------------------------------------------------------
 def root_report_row(backend: Any) -> str:
     """The `<root_account>` row AWS puts first in every credential report.
-    Root has no access keys or certificates here and no MFA, which agrees with
-    moto's GetAccountSummary (AccountMFAEnabled=0, AccountAccessKeysPresent=0)."""
+    Root has one active access key, no certificates and no MFA. moto's
+    GetAccountSummary agrees on MFA (AccountMFAEnabled=0) but still reports
+    AccountAccessKeysPresent=0: the API cannot give the root user a key either."""
     fmt = "%Y-%m-%dT%H:%M:%S+00:00"
     return ",".join([
         "<root_account>", f"arn:aws:iam::{backend.account_id}:root",
         ROOT_CREATED.strftime(fmt), "not_supported",
         ROOT_PASSWORD_LAST_USED.strftime(fmt), "not_supported", "not_supported",
         "false",
-        "false", "N/A", "N/A", "N/A", "N/A",
+        "true", ROOT_KEY_CREATED.strftime(fmt), ROOT_KEY_LAST_USED.strftime(fmt),
+        "us-east-1", "iam",
         "false", "N/A", "N/A", "N/A", "N/A",
         "false", "N/A", "false", "N/A",
     ]) + "\n"

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use polars::prelude::PolarsResult;
 use serde_json::{Value, json};
 
-use crate::Frame;
+use crate::{Frame, posture};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 const ROOT: &str = "<root_account>";
@@ -37,13 +37,15 @@ impl Status {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub resource_id: String,
+    /// The resource's region, or `global` for account-wide and IAM resources.
+    pub region: String,
     pub status: Status,
     pub reason: String,
     pub evidence: Value,
 }
 
 impl Outcome {
-    fn new(
+    pub(crate) fn new(
         resource_id: impl Into<String>,
         status: Status,
         reason: impl Into<String>,
@@ -51,9 +53,18 @@ impl Outcome {
     ) -> Self {
         Self {
             resource_id: resource_id.into(),
+            region: "global".to_owned(),
             status,
             reason: reason.into(),
             evidence,
+        }
+    }
+
+    /// The same outcome for a resource of `region`.
+    pub(crate) fn in_region(self, region: &str) -> Self {
+        Self {
+            region: region.to_owned(),
+            ..self
         }
     }
 }
@@ -68,7 +79,7 @@ pub struct CheckInput<'a> {
 }
 
 impl CheckInput<'_> {
-    fn frame(&self, table: &str) -> &Frame {
+    pub(crate) fn frame(&self, table: &str) -> &Frame {
         // The caller passes every table the control reads; the catalogue test checks
         // that each check reads only what its control declares.
         self.frames
@@ -100,6 +111,24 @@ pub fn check(name: &str) -> Option<Check> {
         "no_full_admin_policies" => no_full_admin_policies,
         "support_role" => support_role,
         "cloudshell_full_access" => cloudshell_full_access,
+        "s3_deny_http" => posture::s3_deny_http,
+        "s3_mfa_delete" => posture::s3_mfa_delete,
+        "s3_account_public_access_block" => posture::s3_account_public_access_block,
+        "s3_bucket_public_access_block" => posture::s3_bucket_public_access_block,
+        "ebs_default_encryption" => posture::ebs_default_encryption,
+        "rds_encrypted" => posture::rds_encrypted,
+        "rds_not_public" => posture::rds_not_public,
+        "cloudtrail_multi_region" => posture::cloudtrail_multi_region,
+        "cloudtrail_log_validation" => posture::cloudtrail_log_validation,
+        "cloudtrail_kms" => posture::cloudtrail_kms,
+        "config_enabled" => posture::config_enabled,
+        "kms_rotation" => posture::kms_rotation,
+        "vpc_flow_logs" => posture::vpc_flow_logs,
+        "securityhub_enabled" => posture::securityhub_enabled,
+        "nacl_admin_ports" => posture::nacl_admin_ports,
+        "security_groups_admin_ipv4" => posture::security_groups_admin_ipv4,
+        "security_groups_admin_ipv6" => posture::security_groups_admin_ipv6,
+        "default_security_group_closed" => posture::default_security_group_closed,
         // Decided by coverage alone until a source collects its table.
         "access_analyzer" => no_data,
         _ => return None,

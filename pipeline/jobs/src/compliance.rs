@@ -144,22 +144,22 @@ pub async fn evaluate(
         for catalogue in &catalogues {
             for control in &catalogue.controls {
                 let outcomes = evaluate_control(control, account, snapshot.snapshot_at, &own)?;
-                let rows = out
-                    .entry((account.clone(), "global".to_owned()))
-                    .or_default();
-                rows.extend(outcomes.into_iter().map(|o| ResultRow {
-                    framework: catalogue.framework.clone(),
-                    framework_version: catalogue.version.clone(),
-                    control_id: control.id.clone(),
-                    control_title: control.title.clone(),
-                    level: control.level,
-                    resource_type: control.resource_type.clone(),
-                    resource_id: o.resource_id,
-                    status: o.status.as_str(),
-                    reason: o.reason,
-                    evidence: o.evidence.to_string(),
-                    source: "lakewarden",
-                }));
+                for o in outcomes {
+                    let rows = out.entry((account.clone(), o.region)).or_default();
+                    rows.push(ResultRow {
+                        framework: catalogue.framework.clone(),
+                        framework_version: catalogue.version.clone(),
+                        control_id: control.id.clone(),
+                        control_title: control.title.clone(),
+                        level: control.level,
+                        resource_type: control.resource_type.clone(),
+                        resource_id: o.resource_id,
+                        status: o.status.as_str(),
+                        reason: o.reason,
+                        evidence: o.evidence.to_string(),
+                        source: "lakewarden",
+                    });
+                }
             }
         }
     }
@@ -279,12 +279,12 @@ fn evaluate_control(
         .iter()
         .find(|t| !frames.contains_key(t.as_str()))
     {
-        return Ok(vec![Outcome {
-            resource_id: account.to_owned(),
-            status: Status::Unknown,
-            reason: format!("{missing} was not collected for this account"),
-            evidence: serde_json::json!({"missing_table": missing}),
-        }]);
+        return Ok(vec![Outcome::new(
+            account,
+            Status::Unknown,
+            format!("{missing} was not collected for this account"),
+            serde_json::json!({"missing_table": missing}),
+        )]);
     }
     let check = checks::check(&control.check).ok_or_else(|| JobError::Catalogue {
         file: "controls",
@@ -359,9 +359,42 @@ mod tests {
         );
         let ids: Vec<&str> = cis.controls.iter().map(|c| c.id.as_str()).collect();
         for id in [
-            "1.4", "1.5", "1.8", "1.10", "1.12", "1.13", "1.14", "1.15", "1.16", "1.17",
+            "1.4", "1.5", "1.8", "1.10", "1.12", "1.13", "1.14", "1.15", "1.16", "1.17", "2.1.1",
+            "2.1.2", "2.1.4", "2.2.1", "2.3.1", "2.3.3", "3.1", "3.2", "3.3", "3.5", "3.6", "3.7",
+            "4.16", "5.1", "5.2", "5.3", "5.4",
         ] {
             assert!(ids.contains(&id), "control {id} is in the catalogue");
+        }
+        // 2.1.4 is listed once per resource it judges; every other id once.
+        let mut seen = std::collections::BTreeSet::new();
+        for control in &cis.controls {
+            let key = (control.id.as_str(), control.resource_type.as_str());
+            assert!(seen.insert(key), "{key:?} is listed twice");
+        }
+        assert_eq!(ids.iter().filter(|id| **id == "2.1.4").count(), 2);
+    }
+
+    #[test]
+    fn a_control_on_config_data_not_collected_is_unknown() {
+        let catalogues = catalogues().expect("catalogues are valid");
+        for id in ["2.1.1", "3.7", "5.2"] {
+            let control = catalogues[0]
+                .controls
+                .iter()
+                .find(|c| c.id == id)
+                .expect("control");
+            let outcomes =
+                evaluate_control(control, "012345678901", 0, &BTreeMap::new()).expect("evaluates");
+            assert_eq!(
+                outcomes,
+                [Outcome::new(
+                    "012345678901",
+                    Status::Unknown,
+                    "config_resources was not collected for this account",
+                    serde_json::json!({"missing_table": "config_resources"}),
+                )],
+                "control {id}"
+            );
         }
     }
 

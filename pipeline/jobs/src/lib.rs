@@ -15,7 +15,9 @@ use serde::Serialize;
 pub mod changes;
 mod checks;
 pub mod compliance;
+pub mod custom;
 mod frame;
+mod posture;
 mod snapshot;
 
 pub use checks::{Outcome, Status};
@@ -35,7 +37,13 @@ pub struct JobContext {
 /// has a default, and an unknown field is an error.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct JobsOptions {}
+pub struct JobsOptions {
+    /// A folder of custom controls: `*.sql` files, each one query run in Polars' SQL
+    /// context over the committed snapshot that returns the columns of
+    /// [`custom::COLUMNS`]. Their rows join `compliance_results` (framework `custom`). A
+    /// relative path is taken from the working directory. None: no custom controls.
+    pub custom_controls: Option<std::path::PathBuf>,
+}
 
 /// What went wrong in a job, naming the job and table.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +60,8 @@ pub enum JobError {
         #[source]
         source: Box<polars::error::PolarsError>,
     },
+    #[error("custom control {file}: {message}")]
+    CustomControl { file: String, message: String },
     #[error("job {job}: {source}")]
     Lake {
         job: &'static str,
@@ -104,7 +114,14 @@ impl Job for ComplianceJob {
         ctx: &JobContext,
         snapshot: &mut Snapshot,
     ) -> Result<Vec<JobOutput>, JobError> {
-        let results = compliance::evaluate(snapshot).await?;
+        let mut results = compliance::evaluate(snapshot).await?;
+        if let Some(dir) = &ctx.options.custom_controls {
+            // Each failed file is logged and scored UNKNOWN; the job itself goes on.
+            let failed = custom::evaluate(dir, snapshot, &mut results).await;
+            if !failed.is_empty() {
+                tracing::warn!(failed = failed.len(), dir = %dir.display(), "Custom controls failed");
+            }
+        }
         // One summary per account, over every region's results.
         let mut by_account: BTreeMap<String, Vec<compliance::ResultRow>> = BTreeMap::new();
         for ((account, _region), rows) in &results {
@@ -205,4 +222,26 @@ pub async fn write_rows<T: Serialize>(
         });
     }
     Ok(outputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::JobsOptions;
+
+    #[test]
+    fn jobs_options_name_the_custom_controls_folder_and_refuse_unknown_fields() {
+        let options: JobsOptions =
+            toml::from_str("custom_controls = \"controls/custom-examples\"\n").expect("parses");
+        assert_eq!(
+            options.custom_controls,
+            Some(PathBuf::from("controls/custom-examples"))
+        );
+        let default: JobsOptions = toml::from_str("").expect("empty section");
+        assert_eq!(default.custom_controls, None);
+        let error =
+            toml::from_str::<JobsOptions>("custom_control = \"x\"\n").expect_err("unknown field");
+        assert!(error.to_string().contains("custom_control"), "{error}");
+    }
 }
