@@ -115,3 +115,4 @@ query "Security Hub findings per account, region and severity" sql/duckdb/querie
 query "Container images per repository" sql/duckdb/queries/images_by_repository.sql
 query "Compliance score per account (CIS AWS Foundations)" sql/duckdb/queries/posture_by_account.sql
 query "Failing controls" sql/duckdb/queries/failing_controls.sql
+query "Top five risks (resources, identities, images)" sql/duckdb/queries/top_risks.sql

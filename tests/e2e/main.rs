@@ -11,4 +11,5 @@ mod iam;
 mod ops;
 mod organization;
 mod registry;
+mod risk;
 mod securityhub;

@@ -15,6 +15,7 @@ use serde::Serialize;
 mod checks;
 pub mod compliance;
 mod frame;
+pub mod risk;
 mod snapshot;
 
 pub use checks::{Outcome, Status};
@@ -34,7 +35,11 @@ pub struct JobContext {
 /// has a default, and an unknown field is an error.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct JobsOptions {}
+pub struct JobsOptions {
+    /// Changes to the risk job's default model (`controls/risk.toml`): factor weights,
+    /// privilege-escalation sets, sensitivity tags, toxic rules, organisation accounts.
+    pub risk: risk::RiskOptions,
+}
 
 /// What went wrong in a job, naming the job and table.
 #[derive(Debug, thiserror::Error)]
@@ -122,9 +127,37 @@ impl Job for ComplianceJob {
     }
 }
 
+/// The risk job: `risk_resources`, `risk_identities` and `risk_images`.
+#[derive(Debug, Default)]
+pub struct RiskJob;
+
+#[async_trait]
+impl Job for RiskJob {
+    fn name(&self) -> &'static str {
+        "risk"
+    }
+
+    fn outputs(&self) -> &'static [&'static str] {
+        &[risk::RESOURCES, risk::IDENTITIES, risk::IMAGES]
+    }
+
+    async fn run(
+        &self,
+        ctx: &JobContext,
+        snapshot: &mut Snapshot,
+    ) -> Result<Vec<JobOutput>, JobError> {
+        let model = risk::RiskModel::resolve(&ctx.options.risk)?;
+        let rows = risk::evaluate(snapshot, &model).await?;
+        let mut outputs = write_rows(ctx, self.name(), risk::RESOURCES, &rows.resources).await?;
+        outputs.extend(write_rows(ctx, self.name(), risk::IDENTITIES, &rows.identities).await?);
+        outputs.extend(write_rows(ctx, self.name(), risk::IMAGES, &rows.images).await?);
+        Ok(outputs)
+    }
+}
+
 /// Every job, in the order they run.
 pub fn jobs() -> Vec<Box<dyn Job>> {
-    vec![Box::new(ComplianceJob)]
+    vec![Box::new(ComplianceJob), Box::new(RiskJob)]
 }
 
 /// Write a job's rows, one snapshot per account and region.
