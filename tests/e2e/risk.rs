@@ -59,7 +59,7 @@ fn risk_scores_of_the_posture_fixture_and_seeded_identities() {
     let lake = dir.path().join("lake");
     let (output, _) = run_into(lake.to_str().expect("utf-8"));
     assert_success(&output);
-    let posture = repo_root().join("tests/fixtures/posture");
+    let posture = repo_root().join("tests/fixtures/posture/config-snapshot.json");
     step(&lake, &["import", "config-snapshot", posture.to_str().expect("utf-8")]);
     let finding = repo_root().join("tests/fixtures/risk/critical-instance-finding.json");
     let import = step(&lake, &["import", "securityhub", finding.to_str().expect("utf-8")]);

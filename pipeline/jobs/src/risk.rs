@@ -1658,6 +1658,53 @@ mod tests {
     }
 
     #[test]
+    fn risk_rows_encode_in_their_declared_schemas() {
+        let catalog = Catalog::load().expect("schemas");
+        let common = CommonColumns {
+            run_id: "r1".into(),
+            snapshot_at: NOW,
+            account_id: ACCOUNT.into(),
+            region: "global".into(),
+        };
+        let mut found = Found::default();
+        found.add(ROOT_IMAGE, json!({"user": ""}));
+        found.unknown(VULNERABLE_IMAGE);
+        let assessment = model().assess(found);
+        let image = ImageRow {
+            registry_kind: "oci".into(),
+            registry: "r.example".into(),
+            repository_name: "app".into(),
+            image_digest: "sha256:aa".into(),
+            tags: vec!["latest".into()],
+            assessment: assessment.clone(),
+        };
+        let identity = IdentityRow {
+            principal_type: "user",
+            principal_arn: arn("user", "alice"),
+            principal_name: "alice".into(),
+            assessment: assessment.clone(),
+        };
+        let resource = ResourceRow {
+            resource_type: "AWS::S3::Bucket".into(),
+            resource_id: "b".into(),
+            resource_arn: None,
+            resource_name: Some("b".into()),
+            tags: Some(BTreeMap::from([("k".to_owned(), "v".to_owned())])),
+            assessment,
+        };
+        let rows = [
+            (IMAGES, RowEncoder::new(&catalog, IMAGES).expect("table").encode_with(&common, &[image])),
+            (IDENTITIES, RowEncoder::new(&catalog, IDENTITIES).expect("table").encode_with(&common, &[identity])),
+            (RESOURCES, RowEncoder::new(&catalog, RESOURCES).expect("table").encode_with(&common, &[resource])),
+        ];
+        for (table, batch) in rows {
+            let batch = batch.unwrap_or_else(|e| panic!("{table}: {e}"));
+            assert_eq!(batch.num_rows(), 1);
+            assert_eq!(batch.schema(), catalog.arrow_schema(table).expect("schema"));
+        }
+    }
+
+    #[test]
     fn severity_bands() {
         let bands: Vec<&str> = [0, 1, 39, 40, 69, 70, 89, 90, 100]
             .into_iter()
