@@ -10,7 +10,8 @@ use serde_json::{Map, Value, json};
 use crate::harness::{ACCOUNT, assert_success, duckdb, lakewarden, repo_root, run_id_of, run_into};
 
 const INSTANCE: &str = "i-0aaaaaaaaaaaa0001";
-const PROFILE: &str = "arn:aws:iam::012345678901:instance-profile/privesc-high-priv-service-profile";
+const PROFILE: &str =
+    "arn:aws:iam::012345678901:instance-profile/privesc-high-priv-service-profile";
 const ROLE: &str = "arn:aws:iam::012345678901:role/privesc-high-priv-service-role";
 
 fn step(lake: &Path, args: &[&str]) -> Output {
@@ -60,9 +61,19 @@ fn risk_scores_of_the_posture_fixture_and_seeded_identities() {
     let (output, _) = run_into(lake.to_str().expect("utf-8"));
     assert_success(&output);
     let posture = repo_root().join("tests/fixtures/posture/config-snapshot.json");
-    step(&lake, &["import", "config-snapshot", posture.to_str().expect("utf-8")]);
+    step(
+        &lake,
+        &[
+            "import",
+            "config-snapshot",
+            posture.to_str().expect("utf-8"),
+        ],
+    );
     let finding = repo_root().join("tests/fixtures/risk/critical-instance-finding.json");
-    let import = step(&lake, &["import", "securityhub", finding.to_str().expect("utf-8")]);
+    let import = step(
+        &lake,
+        &["import", "securityhub", finding.to_str().expect("utf-8")],
+    );
     let run_id = run_id_of(&import);
     step(&lake, &["jobs", "--run-id", &run_id]);
 
@@ -84,18 +95,38 @@ fn risk_scores_of_the_posture_fixture_and_seeded_identities() {
     );
     assert_eq!(
         instance["toxic_combinations"],
-        json!(["exposed_vulnerable_admin", "exposed_admin", "exposed_vulnerable"])
+        json!([
+            "exposed_vulnerable_admin",
+            "exposed_admin",
+            "exposed_vulnerable"
+        ])
     );
-    assert_eq!((instance["score"].clone(), instance["severity"].clone()), (json!(100), json!("critical")));
+    assert_eq!(
+        (instance["score"].clone(), instance["severity"].clone()),
+        (json!(100), json!("critical"))
+    );
     assert_eq!(instance["unknown_factors"], json!([]));
 
     // The private instance: no public address, and its only finding is resolved.
-    let private = risk_row(&lake, "risk_resources", "resource_id", "i-0aaaaaaaaaaaa0002");
-    assert_eq!((private["score"].clone(), private["factors"].clone()), (json!(0), json!([])));
+    let private = risk_row(
+        &lake,
+        "risk_resources",
+        "resource_id",
+        "i-0aaaaaaaaaaaa0002",
+    );
+    assert_eq!(
+        (private["score"].clone(), private["factors"].clone()),
+        (json!(0), json!([]))
+    );
 
     // The public bucket is exposed by its policy; the account-wide block is recorded and
     // blocks nothing; the private bucket's block hides nothing because it has no grant.
-    let public = risk_row(&lake, "risk_resources", "resource_id", "lakewarden-known-public");
+    let public = risk_row(
+        &lake,
+        "risk_resources",
+        "resource_id",
+        "lakewarden-known-public",
+    );
     assert_eq!(
         Value::Object(factors(&public)),
         json!({"internet_exposed": {"weight": 30, "evidence": {
@@ -104,7 +135,12 @@ fn risk_scores_of_the_posture_fixture_and_seeded_identities() {
             "account_public_access_block_recorded": true}}})
     );
     assert_eq!(public["score"], json!(30));
-    let private = risk_row(&lake, "risk_resources", "resource_id", "lakewarden-known-private");
+    let private = risk_row(
+        &lake,
+        "risk_resources",
+        "resource_id",
+        "lakewarden-known-private",
+    );
     assert_eq!(private["factors"], json!([]));
 
     // The deleted security group open to the world gets no row.
@@ -134,8 +170,77 @@ fn risk_scores_of_the_posture_fixture_and_seeded_identities() {
         let created = chrono::DateTime::parse_from_rfc3339(date).expect("date");
         (snapshot_at - created.timestamp_millis()) / (24 * 60 * 60 * 1000)
     };
-    let _ = age;
-    for name in ["privesc-AssumeRole-start-user", "privesc-ec2InstanceConnect-user", "biden", "userwithlotsofpermissions"] {
-        eprintln!("{name}: {:?}", identity(name));
-    }
+    let key_of = |user: &str, created: &str| -> String {
+        seeded_keys()
+            .iter()
+            .find(|k| k["user"] == user && k["create_date"] == created)
+            .and_then(|k| k["access_key_id"].as_str())
+            .unwrap_or_else(|| panic!("the seed gives {user} a key created {created}"))
+            .to_owned()
+    };
+
+    // A console password without MFA, never used.
+    let start_user = identity("privesc-AssumeRole-start-user");
+    assert_eq!(
+        Value::Object(factors(&start_user)),
+        json!({
+            "console_without_mfa": {"weight": 20, "evidence": {"password_enabled": true, "mfa_active": false}},
+            "stale_credentials": {"weight": 10, "evidence": {"unused_45_days": ["password"]}},
+        })
+    );
+    assert_eq!(start_user["score"], json!(30));
+
+    // An active key from 2025-02-20, never used.
+    let created = "2025-02-20T08:15:00Z";
+    let connect_user = identity("privesc-ec2InstanceConnect-user");
+    assert_eq!(
+        Value::Object(factors(&connect_user)),
+        json!({
+            "stale_credentials": {"weight": 10, "evidence": {"unused_45_days": ["access key 1"]}},
+            "unrotated_access_key": {"weight": 10, "evidence": {"keys": [{
+                "access_key_id": key_of("privesc-ec2InstanceConnect-user", created),
+                "age_days": age(created)}]}},
+        })
+    );
+    assert_eq!(connect_user["score"], json!(20));
+
+    // An administrator through the `admin` group who signs in without MFA: the toxic
+    // combination lifts 70 to 90.
+    let admin = identity("userwithlotsofpermissions");
+    assert_eq!(
+        Value::Object(factors(&admin)),
+        json!({
+            "admin_equivalent": {"weight": 40, "evidence": {"through": ["group admin: managed AdministratorAccess"]}},
+            "console_without_mfa": {"weight": 20, "evidence": {"password_enabled": true, "mfa_active": false}},
+            "stale_credentials": {"weight": 10, "evidence": {"unused_45_days": ["password"]}},
+        })
+    );
+    assert_eq!(
+        admin["toxic_combinations"],
+        json!(["admin_console_without_mfa"])
+    );
+    assert_eq!(
+        (admin["score"].clone(), admin["severity"].clone()),
+        (json!(90), json!("critical"))
+    );
+
+    // The shipped query lists five risks, highest first, the instance among the 100s.
+    let top = duckdb(
+        &lake,
+        &std::fs::read_to_string(repo_root().join("sql/duckdb/queries/top_risks.sql"))
+            .expect("query file"),
+    );
+    assert_eq!(top.len(), 5, "{top:?}");
+    let scores: Vec<i64> = top
+        .iter()
+        .map(|r| r["score"].as_i64().expect("score"))
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert_eq!(scores[0], 100);
+}
+
+fn seeded_keys() -> &'static Vec<Value> {
+    crate::harness::emulator().ready()["accounts"][ACCOUNT]["seeded_credentials"]["access_keys"]
+        .as_array()
+        .expect("seeded keys")
 }

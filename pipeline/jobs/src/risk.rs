@@ -182,18 +182,16 @@ impl RiskModel {
                 return bad(format!("weights names unknown factor {factor}"));
             }
             if !(0..=100).contains(weight) {
-                return bad(format!("weight of {factor} is {weight}, not within 0..=100"));
+                return bad(format!(
+                    "weight of {factor} is {weight}, not within 0..=100"
+                ));
             }
         }
         if let Some(missing) = FACTORS.iter().find(|f| !self.weights.contains_key(**f)) {
             return bad(format!("weights has no weight for factor {missing}"));
         }
         for rule in &self.toxic_rules {
-            if let Some(unknown) = rule
-                .factors
-                .iter()
-                .find(|f| !FACTORS.contains(&f.as_str()))
-            {
+            if let Some(unknown) = rule.factors.iter().find(|f| !FACTORS.contains(&f.as_str())) {
                 return bad(format!(
                     "toxic rule {} names unknown factor {unknown}",
                     rule.name
@@ -398,7 +396,10 @@ pub async fn evaluate(snapshot: &mut Snapshot, model: &RiskModel) -> Result<Risk
         let mut own: BTreeMap<&'static str, Frame> = BTreeMap::new();
         for (table, frame) in &frames {
             if snapshot.covered(table, account) {
-                own.insert(table, frame.for_account(account).map_err(polars_err(table))?);
+                own.insert(
+                    table,
+                    frame.for_account(account).map_err(polars_err(table))?,
+                );
             }
         }
         let input = AccountInput {
@@ -942,7 +943,10 @@ fn open_ingress(group: &Value) -> Vec<String> {
             Value::Number(n) if n.as_i64() == Some(-1) => "all".to_owned(),
             other => other.to_string(),
         };
-        let ports = match (permission["fromPort"].as_i64(), permission["toPort"].as_i64()) {
+        let ports = match (
+            permission["fromPort"].as_i64(),
+            permission["toPort"].as_i64(),
+        ) {
             (Some(from), Some(to)) if protocol != "all" => format!(" {from}-{to}"),
             _ => String::new(),
         };
@@ -1052,9 +1056,21 @@ fn finding_counts(findings: &Frame) -> PolarsResult<BTreeMap<String, ResourceFin
             col("record_state")
                 .fill_null(lit("ACTIVE"))
                 .eq(lit("ACTIVE"))
-                .and(col("workflow_status").fill_null(lit("NEW")).neq(lit("SUPPRESSED")))
-                .and(col("workflow_status").fill_null(lit("NEW")).neq(lit("RESOLVED")))
-                .and(col("compliance_status").fill_null(lit("")).neq(lit("PASSED")))
+                .and(
+                    col("workflow_status")
+                        .fill_null(lit("NEW"))
+                        .neq(lit("SUPPRESSED")),
+                )
+                .and(
+                    col("workflow_status")
+                        .fill_null(lit("NEW"))
+                        .neq(lit("RESOLVED")),
+                )
+                .and(
+                    col("compliance_status")
+                        .fill_null(lit(""))
+                        .neq(lit("PASSED")),
+                )
                 .and(
                     col("severity_label")
                         .eq(lit("CRITICAL"))
@@ -1124,10 +1140,7 @@ fn finding_counts(findings: &Frame) -> PolarsResult<BTreeMap<String, ResourceFin
 
 fn add_findings(found: &mut Found, findings: &ResourceFindings) {
     if !findings.critical.is_empty() {
-        found.add(
-            CRITICAL_FINDING,
-            json!({"finding_ids": findings.critical}),
-        );
+        found.add(CRITICAL_FINDING, json!({"finding_ids": findings.critical}));
     } else if !findings.high.is_empty() {
         found.add(HIGH_FINDING, json!({"finding_ids": findings.high}));
     }
@@ -1186,7 +1199,11 @@ fn resources(
         }
         let taken = findings.as_mut().and_then(|f| {
             let by_suffix = aliases.get(item.resource_id.as_str()).map(String::as_str);
-            let keys = [item.arn.as_deref(), Some(item.resource_id.as_str()), by_suffix];
+            let keys = [
+                item.arn.as_deref(),
+                Some(item.resource_id.as_str()),
+                by_suffix,
+            ];
             keys.into_iter().flatten().find_map(|k| f.remove(k))
         });
         match (&findings, taken) {
@@ -1286,7 +1303,9 @@ fn bucket_factors(item: &Item, account_block: Option<(bool, bool)>, found: &mut 
 }
 
 /// Instance profile ARN to the role ARN it holds; `None` when roles were not collected.
-fn instance_profile_roles(input: &AccountInput<'_>) -> PolarsResult<Option<BTreeMap<String, String>>> {
+fn instance_profile_roles(
+    input: &AccountInput<'_>,
+) -> PolarsResult<Option<BTreeMap<String, String>>> {
     let Some(roles) = input.get(ROLES) else {
         return Ok(None);
     };
@@ -1340,13 +1359,7 @@ fn images(input: &AccountInput<'_>, model: &RiskModel) -> PolarsResult<Vec<(Stri
         return Ok(Vec::new());
     };
     let repo_keys = || [col("registry"), col("repository_name")];
-    let image_keys = || {
-        [
-            col("registry"),
-            col("repository_name"),
-            col("image_digest"),
-        ]
-    };
+    let image_keys = || [col("registry"), col("repository_name"), col("image_digest")];
     let mut joined = images.df.clone().lazy().select([
         col("region"),
         col("registry_kind"),
@@ -1363,7 +1376,11 @@ fn images(input: &AccountInput<'_>, model: &RiskModel) -> PolarsResult<Vec<(Stri
             .df
             .clone()
             .lazy()
-            .select([col("registry"), col("repository_name"), col("policy_public")])
+            .select([
+                col("registry"),
+                col("repository_name"),
+                col("policy_public"),
+            ])
             .unique(None, UniqueKeepStrategy::First);
         joined = joined.join(
             public,
@@ -1421,10 +1438,9 @@ fn images(input: &AccountInput<'_>, model: &RiskModel) -> PolarsResult<Vec<(Stri
     for i in 0..digests.len() {
         let mut found = Found::default();
         match public.as_ref().map(|p| p[i]) {
-            Some(Some(true)) => found.add(
-                INTERNET_EXPOSED,
-                json!({"repository_policy_public": true}),
-            ),
+            Some(Some(true)) => {
+                found.add(INTERNET_EXPOSED, json!({"repository_policy_public": true}))
+            }
             Some(Some(false)) => {}
             _ => found.unknown(INTERNET_EXPOSED),
         }
@@ -1512,12 +1528,16 @@ mod tests {
             account_id: ACCOUNT.into(),
             region: "global".into(),
         };
-        let batch = encoder.encode_with(&common, rows).expect("rows fit the schema");
+        let batch = encoder
+            .encode_with(&common, rows)
+            .expect("rows fit the schema");
         let mut bytes = Vec::new();
         let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), None).expect("writer");
         writer.write(&batch).expect("write");
         writer.close().expect("close");
-        let df = ParquetReader::new(Cursor::new(bytes)).finish().expect("read");
+        let df = ParquetReader::new(Cursor::new(bytes))
+            .finish()
+            .expect("read");
         Frame { table, df }
     }
 
@@ -1571,7 +1591,13 @@ mod tests {
         format!("arn:aws:iam::{ACCOUNT}:{kind}/{name}")
     }
 
-    fn statement(kind: &str, policy: &str, owner: Option<&str>, actions: &[&str], admin: bool) -> Value {
+    fn statement(
+        kind: &str,
+        policy: &str,
+        owner: Option<&str>,
+        actions: &[&str],
+        admin: bool,
+    ) -> Value {
         json!({
             "policy_kind": kind,
             "policy_arn": (kind == "managed").then(|| arn("policy", policy)),
@@ -1604,8 +1630,15 @@ mod tests {
         .expect("options parse");
         let changed = RiskModel::resolve(&options).expect("valid");
         assert_eq!(changed.weight(INTERNET_EXPOSED), 50);
-        assert_eq!(changed.weight(ADMIN_EQUIVALENT), 40, "others keep their default");
-        assert_eq!(changed.organization_accounts, vec!["222222222222".to_owned()]);
+        assert_eq!(
+            changed.weight(ADMIN_EQUIVALENT),
+            40,
+            "others keep their default"
+        );
+        assert_eq!(
+            changed.organization_accounts,
+            vec!["222222222222".to_owned()]
+        );
         assert_eq!(changed.sensitive_tags.len(), 1);
         assert_eq!(changed.toxic_rules, default.toxic_rules);
     }
@@ -1652,7 +1685,9 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            RiskModel::resolve(&options).expect_err("unknown").to_string(),
+            RiskModel::resolve(&options)
+                .expect_err("unknown")
+                .to_string(),
             "control catalogue config [jobs.risk]: toxic rule r names unknown factor nope"
         );
     }
@@ -1693,9 +1728,24 @@ mod tests {
             assessment,
         };
         let rows = [
-            (IMAGES, RowEncoder::new(&catalog, IMAGES).expect("table").encode_with(&common, &[image])),
-            (IDENTITIES, RowEncoder::new(&catalog, IDENTITIES).expect("table").encode_with(&common, &[identity])),
-            (RESOURCES, RowEncoder::new(&catalog, RESOURCES).expect("table").encode_with(&common, &[resource])),
+            (
+                IMAGES,
+                RowEncoder::new(&catalog, IMAGES)
+                    .expect("table")
+                    .encode_with(&common, &[image]),
+            ),
+            (
+                IDENTITIES,
+                RowEncoder::new(&catalog, IDENTITIES)
+                    .expect("table")
+                    .encode_with(&common, &[identity]),
+            ),
+            (
+                RESOURCES,
+                RowEncoder::new(&catalog, RESOURCES)
+                    .expect("table")
+                    .encode_with(&common, &[resource]),
+            ),
         ];
         for (table, batch) in rows {
             let batch = batch.unwrap_or_else(|e| panic!("{table}: {e}"));
@@ -1712,7 +1762,9 @@ mod tests {
             .collect();
         assert_eq!(
             bands,
-            ["none", "low", "low", "medium", "medium", "high", "high", "critical", "critical"]
+            [
+                "none", "low", "low", "medium", "medium", "high", "high", "critical", "critical"
+            ]
         );
     }
 
@@ -1739,7 +1791,10 @@ mod tests {
         // 30 + 15 = 45, raised to the floor of exposed_sensitive_data.
         assert_eq!(a.score, 90);
         assert_eq!(a.severity, "critical");
-        assert_eq!(a.toxic_combinations, vec!["exposed_sensitive_data".to_owned()]);
+        assert_eq!(
+            a.toxic_combinations,
+            vec!["exposed_sensitive_data".to_owned()]
+        );
         assert_eq!(
             a.unknown_factors,
             vec![CRITICAL_FINDING.to_owned()],
@@ -1747,14 +1802,22 @@ mod tests {
         );
 
         let mut found = Found::default();
-        for f in [ADMIN_EQUIVALENT, TRUST_OPEN_TO_WORLD, CONSOLE_WITHOUT_MFA, STALE_CREDENTIALS] {
+        for f in [
+            ADMIN_EQUIVALENT,
+            TRUST_OPEN_TO_WORLD,
+            CONSOLE_WITHOUT_MFA,
+            STALE_CREDENTIALS,
+        ] {
             found.add(f, json!({}));
         }
         let a = model.assess(found);
         assert_eq!(a.score, 100, "40 + 40 + 20 + 10 caps at 100");
         assert_eq!(
             a.toxic_combinations,
-            vec!["admin_console_without_mfa".to_owned(), "world_assumable_admin".to_owned()]
+            vec![
+                "admin_console_without_mfa".to_owned(),
+                "world_assumable_admin".to_owned()
+            ]
         );
 
         let mut found = Found::default();
@@ -1778,8 +1841,10 @@ mod tests {
         );
         let groups = frame(
             GROUPS,
-            &[json!({"group_name": "admins", "arn": arn("group", "admins"),
-                     "attached_policy_arns": [arn("policy", "Everything")], "inline_policy_names": []})],
+            &[
+                json!({"group_name": "admins", "arn": arn("group", "admins"),
+                     "attached_policy_arns": [arn("policy", "Everything")], "inline_policy_names": []}),
+            ],
         );
         let world_trust = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]});
         let partner_trust = json!({"Statement": [{"Effect": "Allow",
@@ -1804,11 +1869,27 @@ mod tests {
             STATEMENTS,
             &[
                 statement("managed", "Everything", None, &["*"], true),
-                statement("managed", "ReadOnly", None, &["s3:Get*", "iam:List*"], false),
-                statement("inline", "escalate", Some(&arn("user", "bob")), &["iam:PassRole", "ec2:Run*"], false),
+                statement(
+                    "managed",
+                    "ReadOnly",
+                    None,
+                    &["s3:Get*", "iam:List*"],
+                    false,
+                ),
+                statement(
+                    "inline",
+                    "escalate",
+                    Some(&arn("user", "bob")),
+                    &["iam:PassRole", "ec2:Run*"],
+                    false,
+                ),
             ],
         );
-        let report_row = |user: &str, password: bool, mfa: bool, password_used: Option<i64>, key: Option<(i64, Option<i64>)>| {
+        let report_row = |user: &str,
+                          password: bool,
+                          mfa: bool,
+                          password_used: Option<i64>,
+                          key: Option<(i64, Option<i64>)>| {
             json!({"user_name": user, "arn": arn("user", user), "password_enabled": password,
                    "password_last_used": password_used, "mfa_active": mfa,
                    "access_key_1_active": key.is_some(), "access_key_1_last_rotated": key.map(|k| k.0),
@@ -1819,7 +1900,13 @@ mod tests {
             REPORT,
             &[
                 // Console without MFA, used yesterday; a key from 200 days ago used last week.
-                report_row("alice", true, false, Some(days_ago(1)), Some((days_ago(200), Some(days_ago(7))))),
+                report_row(
+                    "alice",
+                    true,
+                    false,
+                    Some(days_ago(1)),
+                    Some((days_ago(200), Some(days_ago(7)))),
+                ),
                 // MFA, but the password last used 60 days ago.
                 report_row("bob", true, true, Some(days_ago(60)), None),
                 // A key 10 days old, never used: not yet stale.
@@ -1871,7 +1958,10 @@ mod tests {
             evidence(bob, PRIVILEGE_ESCALATION),
             json!({"sets": {"passrole_run_instances": ["inline escalate"]}})
         );
-        assert_eq!(evidence(bob, STALE_CREDENTIALS), json!({"unused_45_days": ["password"]}));
+        assert_eq!(
+            evidence(bob, STALE_CREDENTIALS),
+            json!({"unused_45_days": ["password"]})
+        );
         assert_eq!((bob.score, bob.severity), (35, "low"));
 
         let carol = &identity(&rows, "carol").assessment;
@@ -1951,7 +2041,12 @@ mod tests {
             "ipRanges": ["0.0.0.0/0"], "ipv4Ranges": [{"cidrIp": "0.0.0.0/0"}], "ipv6Ranges": []}]});
         let closed = json!({"groupId": "sg-closed", "ipPermissions": [{"ipProtocol": "-1",
             "ipv4Ranges": [{"cidrIp": "10.0.0.0/8"}]}]});
-        let mut deleted = config_item("AWS::EC2::SecurityGroup", "sg-gone", open.clone(), json!({}));
+        let mut deleted = config_item(
+            "AWS::EC2::SecurityGroup",
+            "sg-gone",
+            open.clone(),
+            json!({}),
+        );
         deleted["deleted"] = json!(true);
         let mut rows = vec![
             config_item("AWS::EC2::SecurityGroup", "sg-open", open, json!({})),
@@ -1998,7 +2093,12 @@ mod tests {
                 finding("f-crit", "CRITICAL", &instance_arn, "NEW"),
                 finding("f-high", "HIGH", &instance_arn, "NOTIFIED"),
                 finding("f-done", "CRITICAL", "i-private", "RESOLVED"),
-                finding("f-other", "HIGH", "arn:aws:lambda:us-east-1:111111111111:function:f", "NEW"),
+                finding(
+                    "f-other",
+                    "HIGH",
+                    "arn:aws:lambda:us-east-1:111111111111:function:f",
+                    "NEW",
+                ),
             ],
         );
         let mut frames = iam_frames();
@@ -2025,10 +2125,17 @@ mod tests {
             json!({"through": ["managed Everything"], "instance_profile": arn("instance-profile", "web"),
                    "role": arn("role", "web")})
         );
-        assert_eq!(evidence(web, CRITICAL_FINDING), json!({"finding_ids": ["f-crit"]}));
+        assert_eq!(
+            evidence(web, CRITICAL_FINDING),
+            json!({"finding_ids": ["f-crit"]})
+        );
         assert_eq!(
             web.toxic_combinations,
-            ["exposed_vulnerable_admin", "exposed_admin", "exposed_vulnerable"]
+            [
+                "exposed_vulnerable_admin",
+                "exposed_admin",
+                "exposed_vulnerable"
+            ]
         );
         assert_eq!((web.score, web.severity), (95, "critical"));
 
@@ -2043,7 +2150,11 @@ mod tests {
         assert!(!groups.contains(&"sg-gone"), "deleted resources get no row");
 
         // A finding on a resource Config did not record still gets a row.
-        let lambda = resource(&rows, "us-east-1", "arn:aws:lambda:us-east-1:111111111111:function:f");
+        let lambda = resource(
+            &rows,
+            "us-east-1",
+            "arn:aws:lambda:us-east-1:111111111111:function:f",
+        );
         assert_eq!(lambda.resource_type, "AwsEc2Instance");
         assert_eq!(factor_names(&lambda.assessment), [HIGH_FINDING]);
     }
@@ -2055,7 +2166,12 @@ mod tests {
         assert_eq!(factor_names(web), [INTERNET_EXPOSED]);
         assert_eq!(
             web.unknown_factors,
-            [ADMIN_EQUIVALENT, CRITICAL_FINDING, HIGH_FINDING, PRIVILEGE_ESCALATION]
+            [
+                ADMIN_EQUIVALENT,
+                CRITICAL_FINDING,
+                HIGH_FINDING,
+                PRIVILEGE_ESCALATION
+            ]
         );
         assert_eq!(web.score, 30, "a lower bound");
         let private = &resource(&rows, "us-east-1", "i-private").assessment;
@@ -2074,7 +2190,12 @@ mod tests {
         let conditioned = json!({"BucketPolicy": {"policyText": {"Statement": [{"Effect": "Allow",
             "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
             "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}}]}}});
-        let mut tagged = config_item("AWS::S3::Bucket", "public-pii", json!({}), public_policy.clone());
+        let mut tagged = config_item(
+            "AWS::S3::Bucket",
+            "public-pii",
+            json!({}),
+            public_policy.clone(),
+        );
         tagged["tags"] = json!({"Data-Classification": "PII", "team": "x"});
         let rows = run(
             vec![config_frame(vec![
@@ -2099,7 +2220,13 @@ mod tests {
             json!(["Read to AllUsers", "Write to AllUsers"])
         );
         for quiet in ["blocked", "org-only"] {
-            assert!(resource(&rows, "us-east-1", quiet).assessment.factors.is_empty(), "{quiet}");
+            assert!(
+                resource(&rows, "us-east-1", quiet)
+                    .assessment
+                    .factors
+                    .is_empty(),
+                "{quiet}"
+            );
         }
         let pii = &resource(&rows, "us-east-1", "public-pii").assessment;
         assert_eq!(factor_names(pii), [INTERNET_EXPOSED, SENSITIVE_DATA]);
@@ -2127,7 +2254,12 @@ mod tests {
             ])],
             &model(),
         );
-        assert!(resource(&rows, "us-east-1", "public").assessment.factors.is_empty());
+        assert!(
+            resource(&rows, "us-east-1", "public")
+                .assessment
+                .factors
+                .is_empty()
+        );
     }
 
     fn image_frames() -> Vec<Frame> {
@@ -2156,7 +2288,10 @@ mod tests {
             ),
             frame(
                 REPOSITORIES,
-                &[repository("public", Some(true)), repository("private", None)],
+                &[
+                    repository("public", Some(true)),
+                    repository("private", None),
+                ],
             ),
             frame(
                 IMAGE_FINDINGS,
@@ -2181,7 +2316,10 @@ mod tests {
     fn public_image_with_fixable_critical_vulnerability_is_toxic() {
         let rows = run(image_frames(), &model());
         let aa = &image(&rows, "sha256:aa").assessment;
-        assert_eq!(factor_names(aa), [INTERNET_EXPOSED, VULNERABLE_IMAGE, ROOT_IMAGE]);
+        assert_eq!(
+            factor_names(aa),
+            [INTERNET_EXPOSED, VULNERABLE_IMAGE, ROOT_IMAGE]
+        );
         assert_eq!(
             evidence(aa, VULNERABLE_IMAGE),
             json!({"critical_with_fix": ["CVE-1", "CVE-2"]})
@@ -2196,7 +2334,10 @@ mod tests {
         let cc = &image(&rows, "sha256:cc");
         assert_eq!(cc.repository_name, "private");
         assert_eq!(cc.tags, ["latest"]);
-        assert_eq!(cc.assessment.unknown_factors, [INTERNET_EXPOSED, ROOT_IMAGE]);
+        assert_eq!(
+            cc.assessment.unknown_factors,
+            [INTERNET_EXPOSED, ROOT_IMAGE]
+        );
     }
 
     #[test]
