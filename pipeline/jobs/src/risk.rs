@@ -631,6 +631,8 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
     glob(pattern.as_bytes(), action.as_bytes())
 }
 
+/// Users and roles. Limitation: the root user gets no row, because it is not in
+/// `iam_users`; its credentials are judged by the compliance controls of section 1.
 fn identities(
     input: &AccountInput<'_>,
     model: &RiskModel,
@@ -1258,7 +1260,9 @@ fn resources(
 }
 
 /// A running instance or an interface with a public address behind a security group open
-/// to the internet. An instance without a public address is not exposed directly.
+/// to the internet. Limitation: route tables, network ACLs and load balancers are not
+/// followed, so an instance without a public address is not counted as exposed even
+/// behind a public load balancer.
 fn network_exposure(item: &Item, open_groups: &BTreeMap<&str, Vec<String>>, found: &mut Found) {
     let state = item.configuration["state"]["name"].as_str();
     if item.resource_type == "AWS::EC2::Instance" && state.is_some_and(|s| s != "running") {
