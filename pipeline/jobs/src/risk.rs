@@ -1292,8 +1292,8 @@ fn bucket_factors(item: &Item, account_block: Option<(bool, bool)>, found: &mut 
         .map(|b| public_access_block(&decoded(b)))
         .unwrap_or((false, false));
     let (account_restrict, account_ignore) = account_block.unwrap_or((false, false));
-    let policy_public = !statements.is_empty() && !(bucket_block.0 || account_restrict);
-    let acl_public = !grants.is_empty() && !(bucket_block.1 || account_ignore);
+    let policy_public = !(statements.is_empty() || bucket_block.0 || account_restrict);
+    let acl_public = !(grants.is_empty() || bucket_block.1 || account_ignore);
     if policy_public || acl_public {
         found.add(
             INTERNET_EXPOSED,
