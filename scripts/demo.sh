@@ -174,3 +174,4 @@ query "Critical findings per container repository" sql/duckdb/queries/critical_f
 query "Compliance score per account (CIS AWS Foundations)" sql/duckdb/queries/posture_by_account.sql
 query "Failing controls" sql/duckdb/queries/failing_controls.sql
 query "Controls across accounts" sql/duckdb/queries/controls_across_accounts.sql
+query "Top five risks (resources, identities, images)" sql/duckdb/queries/top_risks.sql

@@ -370,6 +370,51 @@ SEMI JOIN lake_latest AS l
     ON l.table_name = 'registry_repositories'
     AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
 
+CREATE OR REPLACE VIEW risk_identities_history AS
+SELECT t.*
+FROM read_parquet(getvariable('lake') || '/risk_identities/*/*/*.parquet',
+    hive_partitioning = true, hive_types = {'dt': VARCHAR, 'account_id': VARCHAR}, union_by_name = true) AS t
+SEMI JOIN lake_runs AS c
+    ON c.table_name = 'risk_identities' AND c.status = 'ok'
+    AND c.run_id = t.run_id AND c.account_id = t.account_id AND c.region = t.region;
+
+CREATE OR REPLACE VIEW risk_identities AS
+SELECT t.*
+FROM risk_identities_history AS t
+SEMI JOIN lake_latest AS l
+    ON l.table_name = 'risk_identities'
+    AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
+
+CREATE OR REPLACE VIEW risk_images_history AS
+SELECT t.*
+FROM read_parquet(getvariable('lake') || '/risk_images/*/*/*.parquet',
+    hive_partitioning = true, hive_types = {'dt': VARCHAR, 'account_id': VARCHAR}, union_by_name = true) AS t
+SEMI JOIN lake_runs AS c
+    ON c.table_name = 'risk_images' AND c.status = 'ok'
+    AND c.run_id = t.run_id AND c.account_id = t.account_id AND c.region = t.region;
+
+CREATE OR REPLACE VIEW risk_images AS
+SELECT t.*
+FROM risk_images_history AS t
+SEMI JOIN lake_latest AS l
+    ON l.table_name = 'risk_images'
+    AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
+
+CREATE OR REPLACE VIEW risk_resources_history AS
+SELECT t.*
+FROM read_parquet(getvariable('lake') || '/risk_resources/*/*/*.parquet',
+    hive_partitioning = true, hive_types = {'dt': VARCHAR, 'account_id': VARCHAR}, union_by_name = true) AS t
+SEMI JOIN lake_runs AS c
+    ON c.table_name = 'risk_resources' AND c.status = 'ok'
+    AND c.run_id = t.run_id AND c.account_id = t.account_id AND c.region = t.region;
+
+CREATE OR REPLACE VIEW risk_resources AS
+SELECT t.*
+FROM risk_resources_history AS t
+SEMI JOIN lake_latest AS l
+    ON l.table_name = 'risk_resources'
+    AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region;
+
 CREATE OR REPLACE VIEW securityhub_controls_history AS
 SELECT t.*
 FROM read_parquet(getvariable('lake') || '/securityhub_controls/*/*/*.parquet',

@@ -12,5 +12,6 @@ mod iam;
 mod ops;
 mod organization;
 mod registry;
+mod risk;
 mod securityhub;
 mod sql;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{Frame, posture};
 
-const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+pub(crate) const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 const ROOT: &str = "<root_account>";
 const SUPPORT_POLICY: &str = "arn:aws:iam::aws:policy/AWSSupportAccess";
 const CLOUDSHELL_POLICY: &str = "arn:aws:iam::aws:policy/AWSCloudShellFullAccess";
@@ -88,7 +88,7 @@ impl CheckInput<'_> {
     }
 
     fn older_than(&self, at: Option<i64>, days: i64) -> bool {
-        at.is_some_and(|t| t < self.snapshot_at - days * DAY_MS)
+        older_than(self.snapshot_at, at, days)
     }
 }
 
@@ -145,11 +145,11 @@ fn no_data(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>> {
 }
 
 /// The credential report as rows, by column.
-struct Report {
+pub(crate) struct Report {
     users: Vec<Option<String>>,
-    arns: Vec<Option<String>>,
-    password_enabled: Vec<Option<bool>>,
-    mfa: Vec<Option<bool>>,
+    pub(crate) arns: Vec<Option<String>>,
+    pub(crate) password_enabled: Vec<Option<bool>>,
+    pub(crate) mfa: Vec<Option<bool>>,
     password_last_used: Vec<Option<i64>>,
     password_last_changed: Vec<Option<i64>>,
     key_active: [Vec<Option<bool>>; 2],
@@ -157,8 +157,41 @@ struct Report {
     key_used: [Vec<Option<i64>>; 2],
 }
 
+/// Whether a time (milliseconds) lies more than `days` before the snapshot time.
+pub(crate) fn older_than(snapshot_at: i64, at: Option<i64>, days: i64) -> bool {
+    at.is_some_and(|t| t < snapshot_at - days * DAY_MS)
+}
+
 impl Report {
-    fn read(frame: &Frame) -> PolarsResult<Self> {
+    /// The user's enabled credentials unused for `days` or more (`password`,
+    /// `access key 1`, `access key 2`); a credential never used counts from its last
+    /// change or rotation, and one with neither date counts as unused.
+    pub(crate) fn unused_credentials(&self, i: usize, snapshot_at: i64, days: i64) -> Vec<String> {
+        let mut stale = Vec::new();
+        if self.password_enabled[i] == Some(true) {
+            let last = self.password_last_used[i].or(self.password_last_changed[i]);
+            if last.is_none() || older_than(snapshot_at, last, days) {
+                stale.push("password".to_owned());
+            }
+        }
+        for k in 0..2 {
+            if self.key_active[k][i] == Some(true) {
+                let last = self.key_used[k][i].or(self.key_rotated[k][i]);
+                if last.is_none() || older_than(snapshot_at, last, days) {
+                    stale.push(format!("access key {}", k + 1));
+                }
+            }
+        }
+        stale
+    }
+
+    /// Whether the user has an enabled password or an active access key.
+    fn has_credentials(&self, i: usize) -> bool {
+        self.password_enabled[i] == Some(true)
+            || (0..2).any(|k| self.key_active[k][i] == Some(true))
+    }
+
+    pub(crate) fn read(frame: &Frame) -> PolarsResult<Self> {
         Ok(Self {
             users: frame.strings("user_name")?,
             arns: frame.strings("arn")?,
@@ -410,24 +443,8 @@ fn stale_credentials(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>> {
     Ok(report
         .iam_users()
         .map(|i| {
-            let mut stale = Vec::new();
-            let mut any = false;
-            if report.password_enabled[i] == Some(true) {
-                any = true;
-                let last = report.password_last_used[i].or(report.password_last_changed[i]);
-                if last.is_none() || input.older_than(last, 45) {
-                    stale.push("password".to_owned());
-                }
-            }
-            for k in 0..2 {
-                if report.key_active[k][i] == Some(true) {
-                    any = true;
-                    let last = report.key_used[k][i].or(report.key_rotated[k][i]);
-                    if last.is_none() || input.older_than(last, 45) {
-                        stale.push(format!("access key {}", k + 1));
-                    }
-                }
-            }
+            let stale = report.unused_credentials(i, input.snapshot_at, 45);
+            let any = report.has_credentials(i);
             let evidence = json!({"unused_45_days": stale});
             if !any {
                 Outcome::new(

@@ -65,6 +65,34 @@ impl Frame {
         Ok(out)
     }
 
+    /// A `map<string,string>` column (a list of key/value structs in Polars); nulls stay
+    /// `None`.
+    pub fn string_maps(
+        &self,
+        name: &str,
+    ) -> PolarsResult<Vec<Option<std::collections::BTreeMap<String, String>>>> {
+        let column = self.column(name)?.as_materialized_series().clone();
+        let lists = column.list()?;
+        let mut out = Vec::with_capacity(lists.len());
+        for value in lists.amortized_iter() {
+            let Some(series) = value else {
+                out.push(None);
+                continue;
+            };
+            let entries = series.as_ref().struct_()?;
+            let keys = entries.field_by_name("key")?;
+            let values = entries.field_by_name("value")?;
+            let map = keys
+                .str()?
+                .iter()
+                .zip(values.str()?.iter())
+                .filter_map(|(k, v)| Some((k?.to_owned(), v.unwrap_or_default().to_owned())))
+                .collect();
+            out.push(Some(map));
+        }
+        Ok(out)
+    }
+
     /// Rows whose `account_id` is `account`.
     pub fn for_account(&self, account: &str) -> PolarsResult<Frame> {
         let df = self

@@ -18,6 +18,7 @@ pub mod compliance;
 pub mod custom;
 mod frame;
 mod posture;
+pub mod risk;
 mod snapshot;
 
 pub use checks::{Outcome, Status};
@@ -43,6 +44,9 @@ pub struct JobsOptions {
     /// [`custom::COLUMNS`]. Their rows join `compliance_results` (framework `custom`). A
     /// relative path is taken from the working directory. None: no custom controls.
     pub custom_controls: Option<std::path::PathBuf>,
+    /// Changes to the risk job's default model (`controls/risk.toml`): factor weights,
+    /// privilege-escalation sets, sensitivity tags, toxic rules, organisation accounts.
+    pub risk: risk::RiskOptions,
 }
 
 /// What went wrong in a job, naming the job and table.
@@ -146,6 +150,34 @@ impl Job for ComplianceJob {
     }
 }
 
+/// The risk job: `risk_resources`, `risk_identities` and `risk_images`.
+#[derive(Debug, Default)]
+pub struct RiskJob;
+
+#[async_trait]
+impl Job for RiskJob {
+    fn name(&self) -> &'static str {
+        "risk"
+    }
+
+    fn outputs(&self) -> &'static [&'static str] {
+        &[risk::RESOURCES, risk::IDENTITIES, risk::IMAGES]
+    }
+
+    async fn run(
+        &self,
+        ctx: &JobContext,
+        snapshot: &mut Snapshot,
+    ) -> Result<Vec<JobOutput>, JobError> {
+        let model = risk::RiskModel::resolve(&ctx.options.risk)?;
+        let rows = risk::evaluate(snapshot, &model).await?;
+        let mut outputs = write_rows(ctx, self.name(), risk::RESOURCES, &rows.resources).await?;
+        outputs.extend(write_rows(ctx, self.name(), risk::IDENTITIES, &rows.identities).await?);
+        outputs.extend(write_rows(ctx, self.name(), risk::IMAGES, &rows.images).await?);
+        Ok(outputs)
+    }
+}
+
 /// The changes job: `changes_resources`, `changes_findings` and `changes_controls`,
 /// this run's snapshot against the one before it. It runs after the compliance job,
 /// whose results it compares.
@@ -186,7 +218,11 @@ impl Job for ChangesJob {
 
 /// Every job, in the order they run.
 pub fn jobs() -> Vec<Box<dyn Job>> {
-    vec![Box::new(ComplianceJob), Box::new(ChangesJob)]
+    vec![
+        Box::new(ComplianceJob),
+        Box::new(RiskJob),
+        Box::new(ChangesJob),
+    ]
 }
 
 /// Write a job's rows, one snapshot per account and region.
