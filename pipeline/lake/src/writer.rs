@@ -68,6 +68,7 @@ pub struct TableWriter {
     options: WriterOptions,
     pending: Vec<RecordBatch>,
     pending_rows: usize,
+    pending_bytes: usize,
     open: Option<OpenFile>,
     written: Vec<Path>,
     rows: u64,
@@ -102,6 +103,7 @@ impl TableWriter {
             options: lake.writer_options(),
             pending: Vec::new(),
             pending_rows: 0,
+            pending_bytes: 0,
             open: None,
             written: Vec::new(),
             rows: 0,
@@ -129,9 +131,24 @@ impl TableWriter {
         }
         self.rows += batch.num_rows() as u64;
         self.pending_rows += batch.num_rows();
+        self.pending_bytes += batch.get_array_memory_size();
         self.pending.push(batch);
         while self.pending_rows >= self.options.row_group_rows {
             self.flush_row_group(self.options.row_group_rows).await?;
+        }
+        Ok(())
+    }
+
+    /// Memory held by the rows buffered for the next row group, in bytes.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    /// Write the buffered rows out now as a (smaller) row group, freeing their memory. A
+    /// caller holding many writers at once bounds their total this way.
+    pub async fn flush_pending(&mut self) -> Result<(), LakeError> {
+        if self.pending_rows > 0 {
+            self.flush_row_group(self.pending_rows).await?;
         }
         Ok(())
     }
@@ -193,9 +210,11 @@ impl TableWriter {
             concat_batches(&self.schema, &self.pending).map_err(arrow_err(&self.table.name))?;
         let group = all.slice(0, rows);
         let rest = all.slice(rows, all.num_rows() - rows);
+        self.pending_bytes = rest.get_array_memory_size();
         self.pending = if rest.num_rows() > 0 {
             vec![rest]
         } else {
+            self.pending_bytes = 0;
             Vec::new()
         };
         self.pending_rows -= rows;
