@@ -272,12 +272,13 @@ def fmt_rate(rows, seconds):
 def report(args, results, started):
     version = subprocess.run([args.duckdb, "--version"], capture_output=True, text=True).stdout.strip()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    build = "release" if "/release/" in args.binary else "unoptimised debug"
     lines = [
         "# Benchmarks",
         "",
         "Written by `make bench` (`scripts/bench/run.py`); do not edit by hand.",
         "",
-        f"- date: {started:%Y-%m-%d %H:%M} UTC; lakewarden at commit `{commit}` (release build)",
+        f"- date: {started:%Y-%m-%d %H:%M} UTC; lakewarden at commit `{commit}` ({build} build: `{args.binary_shown}`)",
         f"- machine: {machine()}",
         f"- DuckDB: {version}",
         f"- command: `make bench BENCH_SCALE=\"{' '.join(map(str, args.scales))}\" BENCH_RUNS={args.runs}`",
@@ -290,6 +291,11 @@ def report(args, results, started):
         "sorts row groups and commits the run.",
         "",
     ]
+    if build != "release":
+        lines += ["**This run used a debug build: its times and rates say nothing about the",
+                  "release binary; only the memory figures are indicative.**", ""]
+    if args.load:
+        lines += [f"Load average when the run started: {args.load} (other work on the machine inflates wall times).", ""]
     for scale, (imports, jobs) in results.items():
         lines += [f"## {scale:,} findings", "", "### Imports", "",
                   "| input | records | tool | wall s | CPU s | peak RSS MiB | rows/s | wall vs DuckDB |",
@@ -341,7 +347,9 @@ def main(argv=None):
     parser.add_argument("--out", default="docs/benchmarks.md")
     args = parser.parse_args(argv)
     args.scales = [int(s) for s in args.scales.replace(",", " ").split()]
+    args.binary_shown = args.binary
     args.binary = str(Path(args.binary).resolve())
+    args.load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true", LAKEWARDEN_LOG="info")

@@ -175,8 +175,12 @@ impl InputFile {
     }
 }
 
-/// A readable input file, already gunzipped when it was gzip.
-pub struct InputReader(Box<dyn BufRead + Send>);
+/// A readable input file, gunzipped when it is gzip. Nothing is read until the first
+/// read, so a reader made on the async runtime can fetch on a blocking thread.
+pub struct InputReader {
+    raw: Option<Box<dyn Read + Send>>,
+    ready: Box<dyn BufRead + Send>,
+}
 
 impl std::fmt::Debug for InputReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -189,34 +193,45 @@ impl std::fmt::Debug for InputReader {
 const READ_BUFFER: usize = 1024 * 1024;
 
 impl InputReader {
-    /// Wrap raw bytes, gunzipping them when they start with the gzip magic number. The
-    /// check needs no read of its own: an unreadable start shows up at the first read.
     pub fn new(raw: Box<dyn Read + Send>) -> Self {
-        let mut buffered = BufReader::with_capacity(READ_BUFFER, raw);
-        let gzip = buffered
-            .fill_buf()
-            .is_ok_and(|start| start.starts_with(&[0x1f, 0x8b]));
-        if gzip {
-            let inflated = flate2::read::MultiGzDecoder::new(buffered);
-            return Self(Box::new(BufReader::with_capacity(READ_BUFFER, inflated)));
+        Self {
+            raw: Some(raw),
+            ready: Box::new(std::io::empty()),
         }
-        Self(Box::new(buffered))
+    }
+
+    /// The bytes, gunzipped when they start with the gzip magic number (an unreadable
+    /// start shows up at the first read).
+    fn ready(&mut self) -> &mut (dyn BufRead + Send) {
+        if let Some(raw) = self.raw.take() {
+            let mut buffered = BufReader::with_capacity(READ_BUFFER, raw);
+            let gzip = buffered
+                .fill_buf()
+                .is_ok_and(|start| start.starts_with(&[0x1f, 0x8b]));
+            self.ready = if gzip {
+                let inflated = flate2::read::MultiGzDecoder::new(buffered);
+                Box::new(BufReader::with_capacity(READ_BUFFER, inflated))
+            } else {
+                Box::new(buffered)
+            };
+        }
+        &mut *self.ready
     }
 }
 
 impl Read for InputReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read(buf)
+        self.ready().read(buf)
     }
 }
 
 impl BufRead for InputReader {
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        self.0.fill_buf()
+        self.ready().fill_buf()
     }
 
     fn consume(&mut self, amount: usize) {
-        self.0.consume(amount);
+        self.ready().consume(amount);
     }
 }
 

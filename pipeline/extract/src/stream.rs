@@ -17,8 +17,8 @@ const FIRST_LINE_LIMIT: u64 = 16 * 1024 * 1024;
 #[derive(Debug)]
 pub enum Document {
     /// Records were read from the top-level array, from the array under a key, or one per
-    /// line; `records` counts them.
-    Records { records: usize },
+    /// line.
+    Records,
     /// A top-level object with none of the keys: every member, for the caller to interpret
     /// (one record, or a document of another shape).
     Object(Map<String, Value>),
@@ -149,7 +149,7 @@ fn read_json_lines(
             }
         }
     }
-    Ok(Document::Records { records })
+    Ok(Document::Records)
 }
 
 /// The whole document: an array of records, an object, or a scalar.
@@ -177,7 +177,7 @@ impl<'de> Visitor<'de> for TopLevel<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Document, A::Error> {
         let mut records = 0;
         each_record(seq, self.on_record, self.failure, &mut records)?;
-        Ok(Document::Records { records })
+        Ok(Document::Records)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document, A::Error> {
@@ -197,7 +197,7 @@ impl<'de> Visitor<'de> for TopLevel<'_, '_> {
             }
         }
         Ok(match records {
-            Some(records) => Document::Records { records },
+            Some(_) => Document::Records,
             None => Document::Object(members),
         })
     }
@@ -326,7 +326,7 @@ mod tests {
         )
         .map_err(|e| e.to_string())?;
         let document = match document {
-            Document::Records { records } => format!("records {records}"),
+            Document::Records => format!("records {}", seen.len()),
             Document::Object(members) => Value::Object(members).to_string(),
             Document::Scalar => "scalar".to_owned(),
         };

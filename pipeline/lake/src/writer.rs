@@ -19,6 +19,9 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::{Lake, LakeError, RunInfo, TableSchema};
 
+/// Bytes an open file buffers before it becomes a multipart upload, and the part size.
+const UPLOAD_BUFFER: usize = 5 * 1024 * 1024;
+
 /// Sizes of what the writer produces.
 #[derive(Debug, Clone, Copy)]
 pub struct WriterOptions {
@@ -284,7 +287,11 @@ impl TableWriter {
             .set_statistics_enabled(EnabledStatistics::Page)
             .set_created_by(concat!("lakewarden ", env!("CARGO_PKG_VERSION")).to_owned())
             .build();
-        let sink = BufWriter::new(self.store.clone(), path.clone());
+        // Every open file holds this much before its upload starts, and an import spread
+        // over many accounts and regions holds one open file per partition; 5 MiB is the
+        // smallest part S3 accepts in a multipart upload.
+        let sink = BufWriter::with_capacity(self.store.clone(), path.clone(), UPLOAD_BUFFER)
+            .with_max_concurrency(2);
         let writer = AsyncArrowWriter::try_new(sink, self.schema.clone(), Some(props)).map_err(
             |source| LakeError::Parquet {
                 path: path.clone(),

@@ -56,7 +56,7 @@ fn read_snapshot(input: InputReader, sink: &mut RowSink<ResourceRow>) -> Result<
         })?;
     // A rule event or a single item is small: it was read whole, and is read as before.
     let items = match document {
-        Document::Records { .. } => return Ok(()),
+        Document::Records => return Ok(()),
         Document::Object(members) => items_of_document(Value::Object(members))?,
         Document::Scalar => return Err("the document is not a JSON object or array".to_owned()),
     };

@@ -248,7 +248,7 @@ pub(crate) fn export_findings(
     let document = stream_document(input, &["Findings", "findings"], true, on_finding)
         .map_err(|e| e.to_string())?;
     match document {
-        Document::Records { .. } => Ok(()),
+        Document::Records => Ok(()),
         // A single finding on one line, without a line break after it.
         Document::Object(object)
             if object.contains_key("Id") && object.contains_key("ProductArn") =>
