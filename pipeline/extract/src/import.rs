@@ -17,7 +17,7 @@ const CHUNK_ROWS: usize = 1000;
 const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// Rows buffered for row groups across every partition of a file, at most, in bytes.
-const PENDING_LIMIT: usize = 128 * 1024 * 1024;
+const PENDING_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Rows of one chunk, by (account, region).
 type Chunk<R> = BTreeMap<(String, String), Vec<R>>;

@@ -19,8 +19,10 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::{Lake, LakeError, RunInfo, TableSchema};
 
-/// Bytes an open file buffers before it becomes a multipart upload, and the part size.
-const UPLOAD_BUFFER: usize = 5 * 1024 * 1024;
+/// Bytes an open file buffers before it becomes a multipart upload, and the part size:
+/// the smallest part S3 accepts, and a smaller one for stores without that rule.
+const S3_UPLOAD_BUFFER: usize = 5 * 1024 * 1024;
+const LOCAL_UPLOAD_BUFFER: usize = 1024 * 1024;
 
 /// Sizes of what the writer produces.
 #[derive(Debug, Clone, Copy)]
@@ -288,9 +290,14 @@ impl TableWriter {
             .set_created_by(concat!("lakewarden ", env!("CARGO_PKG_VERSION")).to_owned())
             .build();
         // Every open file holds this much before its upload starts, and an import spread
-        // over many accounts and regions holds one open file per partition; 5 MiB is the
-        // smallest part S3 accepts in a multipart upload.
-        let sink = BufWriter::with_capacity(self.store.clone(), path.clone(), UPLOAD_BUFFER)
+        // over many accounts and regions holds one open file per partition: S3 needs
+        // parts of 5 MiB, a local folder takes any size.
+        let buffer = if self.lake.url().starts_with("s3://") {
+            S3_UPLOAD_BUFFER
+        } else {
+            LOCAL_UPLOAD_BUFFER
+        };
+        let sink = BufWriter::with_capacity(self.store.clone(), path.clone(), buffer)
             .with_max_concurrency(2);
         let writer = AsyncArrowWriter::try_new(sink, self.schema.clone(), Some(props)).map_err(
             |source| LakeError::Parquet {
