@@ -12,7 +12,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export LAKEWARDEN_TEST_PYTHON := $(CURDIR)/$(VENV)/bin/python
 export LAKEWARDEN_TEST_DUCKDB := $(CURDIR)/$(VENV)/bin/duckdb
 
-.PHONY: setup demo test lint unit docs clean registry-tools
+.PHONY: setup demo test lint unit docs clean registry-tools bench
 
 ## setup: create the git-ignored virtualenv with the pinned emulator and DuckDB
 setup: $(VENV_STAMP)
@@ -38,8 +38,19 @@ registry-tools:
 ## test: formatting, lints, unit tests and end-to-end tests
 test: lint setup registry-tools
 	mkdir -p .run
+	python3 -m unittest discover -s scripts/bench -p 'test_*.py'
 	set -o pipefail; cargo test --workspace 2>&1 | tee .run/test.log
 	@python3 scripts/test_summary.py .run/test.log
+
+# Findings per scale (space separated for several, e.g. "50000 200000 1000000"), runs per figure.
+BENCH_SCALE ?= 50000
+BENCH_RUNS ?= 3
+
+## bench: release build, then import and jobs benchmarks beside DuckDB into docs/benchmarks.md
+bench: setup
+	cargo build --release --bin lakewarden
+	python3 scripts/bench/run.py --binary target/release/lakewarden --duckdb $(VENV)/bin/duckdb \
+		--scales "$(BENCH_SCALE)" --runs $(BENCH_RUNS) --work .run/bench --out docs/benchmarks.md
 
 ## lint: rustfmt and clippy, warnings denied
 lint:

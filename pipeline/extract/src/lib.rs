@@ -11,19 +11,21 @@ mod coverage;
 mod error;
 mod files;
 pub mod iam;
+mod import;
 mod limits;
 mod output;
 mod paginate;
 pub mod registry;
 pub mod securityhub;
 mod source;
+mod stream;
 #[cfg(test)]
 mod testing;
 
 pub use aws::{api_error, error_code, millis};
 pub use coverage::{CoverageRow, CoverageStatus, classify_code};
 pub use error::ExtractError;
-pub use files::InputFiles;
+pub use files::{InputFile, InputFiles, InputReader};
 pub use limits::{Rate, RateLimits};
 pub use output::{ErrorRow, PartitionedOutput, SourceOutput, SourceResult, TableResult};
 pub use paginate::TokenGuard;

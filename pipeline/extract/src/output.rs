@@ -209,6 +209,26 @@ impl SourceOutput {
         });
     }
 
+    /// Memory held by rows buffered in this output's writers, in bytes.
+    pub fn pending_bytes(&self) -> usize {
+        self.writers.values().map(TableWriter::pending_bytes).sum()
+    }
+
+    /// Write every buffered row out now; see [`TableWriter::flush_pending`].
+    pub async fn flush_pending(&mut self) -> Result<(), ExtractError> {
+        for writer in self.writers.values_mut() {
+            writer.flush_pending().await?;
+        }
+        Ok(())
+    }
+
+    /// Drop everything written: no table of this output is kept.
+    pub async fn abort(mut self) {
+        for (_, writer) in std::mem::take(&mut self.writers) {
+            writer.abort().await;
+        }
+    }
+
     /// Close every table. `declared` lists the source's tables: one never written is
     /// committed with no rows, unless the source as a whole failed (`fatal`).
     pub async fn finish(mut self, declared: &[&str], fatal: Option<&ExtractError>) -> SourceResult {
@@ -265,14 +285,40 @@ fn failed_write(table: &str, error: &LakeError) -> TableResult {
     }
 }
 
+impl SourceResult {
+    /// Add what a later output of the same source, account and region produced: files,
+    /// rows and bytes of a table add up; a table failed in either is failed.
+    fn absorb(&mut self, later: SourceResult) {
+        for (kept, more) in self.tables.iter_mut().zip(later.tables) {
+            match (&mut *kept, more) {
+                (TableResult::Written(kept), TableResult::Written(more)) => {
+                    kept.files.extend(more.files);
+                    kept.rows += more.rows;
+                    kept.bytes += more.bytes;
+                }
+                (TableResult::Failed { .. }, _) => {}
+                (TableResult::Written(_), failed) => *kept = failed,
+            }
+        }
+        self.coverage.extend(later.coverage);
+        self.errors.extend(later.errors);
+    }
+}
+
 /// Outputs of a source whose rows name their own account and region, as imported files
 /// do: one [`SourceOutput`] per account and region, made on first use.
+///
+/// Rows are written as they come, file by file: [`keep_file`](Self::keep_file) closes the
+/// current file's outputs and keeps them, [`discard_file`](Self::discard_file) drops
+/// them, so a file rejected halfway leaves nothing behind. Each input file therefore
+/// gets Parquet files of its own in every partition it touches.
 #[derive(Debug)]
 pub struct PartitionedOutput {
     lake: Lake,
     run: RunInfo,
     source: &'static str,
     outputs: BTreeMap<(String, String), SourceOutput>,
+    kept: BTreeMap<(String, String), SourceResult>,
 }
 
 impl PartitionedOutput {
@@ -282,10 +328,11 @@ impl PartitionedOutput {
             run: run.clone(),
             source,
             outputs: BTreeMap::new(),
+            kept: BTreeMap::new(),
         }
     }
 
-    /// The output for one account and region.
+    /// The output for one account and region of the current file.
     pub fn partition(&mut self, account_id: &str, region: &str) -> &mut SourceOutput {
         let key = (account_id.to_owned(), region.to_owned());
         if !self.outputs.contains_key(&key) {
@@ -296,12 +343,56 @@ impl PartitionedOutput {
         self.outputs.get_mut(&key).expect("inserted above")
     }
 
-    /// Close every partition; see [`SourceOutput::finish`].
-    pub async fn finish(self, declared: &[&str]) -> Vec<SourceResult> {
-        let mut results = Vec::with_capacity(self.outputs.len());
-        for (_, output) in self.outputs {
-            results.push(output.finish(declared, None).await);
+    /// Keep the rows buffered across every partition under `limit` bytes: when they pass
+    /// it, the partitions holding the most are written out (as smaller row groups) until
+    /// half the limit is left. Without this, a file spread over many accounts and regions
+    /// would hold up to a row group per partition.
+    pub async fn bound_pending(&mut self, limit: usize) -> Result<(), ExtractError> {
+        let mut total: usize = self.outputs.values().map(SourceOutput::pending_bytes).sum();
+        if total <= limit {
+            return Ok(());
         }
-        results
+        let mut largest: Vec<(usize, (String, String))> = self
+            .outputs
+            .iter()
+            .map(|(key, output)| (output.pending_bytes(), key.clone()))
+            .collect();
+        largest.sort_unstable_by(|a, b| b.cmp(a));
+        for (bytes, key) in largest {
+            if total <= limit / 2 {
+                break;
+            }
+            if let Some(output) = self.outputs.get_mut(&key) {
+                output.flush_pending().await?;
+            }
+            total -= bytes;
+        }
+        Ok(())
+    }
+
+    /// The current file was read whole: close its outputs and keep what they wrote.
+    pub async fn keep_file(&mut self, declared: &[&str]) {
+        for (key, output) in std::mem::take(&mut self.outputs) {
+            let result = output.finish(declared, None).await;
+            match self.kept.get_mut(&key) {
+                Some(kept) => kept.absorb(result),
+                None => {
+                    self.kept.insert(key, result);
+                }
+            }
+        }
+    }
+
+    /// The current file was rejected: drop every row it wrote.
+    pub async fn discard_file(&mut self) {
+        for (_, output) in std::mem::take(&mut self.outputs) {
+            output.abort().await;
+        }
+    }
+
+    /// Close every partition, keeping the current file's rows; see [`SourceOutput::finish`].
+    pub async fn finish(mut self, declared: &[&str]) -> Vec<SourceResult> {
+        self.keep_file(declared).await;
+        self.kept.into_values().collect()
     }
 }

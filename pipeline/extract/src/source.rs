@@ -82,12 +82,11 @@ pub trait Importer: Send + Sync {
     /// Every table an import writes.
     fn tables(&self) -> &'static [&'static str];
 
-    /// Read one file into the output. An `Err` rejects the whole file, naming it (`file`
-    /// is the name to show); the caller discards none of the other files' rows.
+    /// Read one file into the output, streaming it. An `Err` rejects the whole file,
+    /// naming it, and leaves none of its rows in `out`; the other files' rows stay.
     async fn import_file(
         &self,
-        file: &str,
-        bytes: Vec<u8>,
+        file: &crate::InputFile,
         out: &mut crate::PartitionedOutput,
     ) -> Result<(), ExtractError>;
 }

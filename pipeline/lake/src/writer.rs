@@ -19,6 +19,11 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::{Lake, LakeError, RunInfo, TableSchema};
 
+/// Bytes an open file buffers before it becomes a multipart upload, and the part size:
+/// the smallest part S3 accepts, and a smaller one for stores without that rule.
+const S3_UPLOAD_BUFFER: usize = 5 * 1024 * 1024;
+const LOCAL_UPLOAD_BUFFER: usize = 1024 * 1024;
+
 /// Sizes of what the writer produces.
 #[derive(Debug, Clone, Copy)]
 pub struct WriterOptions {
@@ -68,6 +73,7 @@ pub struct TableWriter {
     options: WriterOptions,
     pending: Vec<RecordBatch>,
     pending_rows: usize,
+    pending_bytes: usize,
     open: Option<OpenFile>,
     written: Vec<Path>,
     rows: u64,
@@ -102,6 +108,7 @@ impl TableWriter {
             options: lake.writer_options(),
             pending: Vec::new(),
             pending_rows: 0,
+            pending_bytes: 0,
             open: None,
             written: Vec::new(),
             rows: 0,
@@ -129,9 +136,24 @@ impl TableWriter {
         }
         self.rows += batch.num_rows() as u64;
         self.pending_rows += batch.num_rows();
+        self.pending_bytes += batch.get_array_memory_size();
         self.pending.push(batch);
         while self.pending_rows >= self.options.row_group_rows {
             self.flush_row_group(self.options.row_group_rows).await?;
+        }
+        Ok(())
+    }
+
+    /// Memory held by the rows buffered for the next row group, in bytes.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    /// Write the buffered rows out now as a (smaller) row group, freeing their memory. A
+    /// caller holding many writers at once bounds their total this way.
+    pub async fn flush_pending(&mut self) -> Result<(), LakeError> {
+        if self.pending_rows > 0 {
+            self.flush_row_group(self.pending_rows).await?;
         }
         Ok(())
     }
@@ -193,9 +215,11 @@ impl TableWriter {
             concat_batches(&self.schema, &self.pending).map_err(arrow_err(&self.table.name))?;
         let group = all.slice(0, rows);
         let rest = all.slice(rows, all.num_rows() - rows);
+        self.pending_bytes = rest.get_array_memory_size();
         self.pending = if rest.num_rows() > 0 {
             vec![rest]
         } else {
+            self.pending_bytes = 0;
             Vec::new()
         };
         self.pending_rows -= rows;
@@ -265,7 +289,16 @@ impl TableWriter {
             .set_statistics_enabled(EnabledStatistics::Page)
             .set_created_by(concat!("lakewarden ", env!("CARGO_PKG_VERSION")).to_owned())
             .build();
-        let sink = BufWriter::new(self.store.clone(), path.clone());
+        // Every open file holds this much before its upload starts, and an import spread
+        // over many accounts and regions holds one open file per partition: S3 needs
+        // parts of 5 MiB, a local folder takes any size.
+        let buffer = if self.lake.url().starts_with("s3://") {
+            S3_UPLOAD_BUFFER
+        } else {
+            LOCAL_UPLOAD_BUFFER
+        };
+        let sink = BufWriter::with_capacity(self.store.clone(), path.clone(), buffer)
+            .with_max_concurrency(2);
         let writer = AsyncArrowWriter::try_new(sink, self.schema.clone(), Some(props)).map_err(
             |source| LakeError::Parquet {
                 path: path.clone(),

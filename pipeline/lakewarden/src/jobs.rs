@@ -58,7 +58,18 @@ pub async fn run_jobs(
         };
         for job in jobs() {
             let span = tracing::info_span!("job", job = job.name());
-            match job.run(&ctx, &mut snapshot).instrument(span).await {
+            let started = std::time::Instant::now();
+            let result = job.run(&ctx, &mut snapshot).instrument(span).await;
+            let rows_out: u64 = result.iter().flatten().map(|out| out.output.rows).sum();
+            // One line per job with its wall time: `make bench` reads these.
+            tracing::info!(
+                job = job.name(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                rows = rows_out,
+                ok = result.is_ok(),
+                "Job finished"
+            );
+            match result {
                 Ok(outputs) => {
                     for out in outputs {
                         tracing::info!(job = job.name(), table = %out.table, account_id = %out.account_id, rows = out.output.rows, "Job table written");

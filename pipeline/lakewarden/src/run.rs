@@ -415,11 +415,7 @@ pub async fn import(
         let mut rejected = Vec::new();
         for file in inputs.files() {
             let name = inputs.display_name(file);
-            let result = match inputs.read(file).await {
-                Ok(bytes) => importer.import_file(&name, bytes, &mut out).await,
-                Err(error) => Err(error),
-            };
-            match result {
+            match importer.import_file(&inputs.file(file), &mut out).await {
                 Ok(()) => tracing::info!(file = %name, "File imported"),
                 Err(error) => {
                     tracing::error!(file = %name, %error, "File rejected; the other files go on");

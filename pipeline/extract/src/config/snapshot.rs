@@ -6,10 +6,13 @@ use serde_json::Value;
 
 use super::item::{ResourceRow, items_of_document, parts_from_json};
 use super::source::{RESOURCES, SOURCE};
-use crate::{ExtractError, Importer, PartitionedOutput};
+use crate::import::{RowSink, settle, write_rows};
+use crate::stream::{Document, StreamError, stream_document};
+use crate::{ExtractError, Importer, InputFile, InputReader, PartitionedOutput};
 
 /// Imports configuration snapshots. Each item names its account and region, so its row
-/// goes to that partition.
+/// goes to that partition. Items are read one at a time from `configurationItems` or a
+/// top-level array, so a snapshot of any size is never held in memory.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SnapshotImporter;
 
@@ -28,39 +31,39 @@ impl Importer for SnapshotImporter {
     /// and half of one would read as resources that disappeared.
     async fn import_file(
         &self,
-        file: &str,
-        bytes: Vec<u8>,
+        file: &InputFile,
         out: &mut PartitionedOutput,
     ) -> Result<(), ExtractError> {
-        let input = |message: String| ExtractError::Input {
-            file: file.to_owned(),
-            message,
-        };
-        let doc: Value =
-            serde_json::from_slice(&bytes).map_err(|e| input(format!("not valid JSON: {e}")))?;
-        drop(bytes);
-        let items = items_of_document(doc).map_err(input)?;
-        // Each item is dropped once it is a row, so the file is not held twice over.
-        let rows: Vec<ResourceRow> = items
-            .into_iter()
-            .enumerate()
-            .map(|(index, item)| parts_from_json(index, &item).map(|p| p.into_row()))
-            .collect::<Result<_, _>>()
-            .map_err(|e| input(e.to_string()))?;
-
-        let mut by_partition: std::collections::BTreeMap<(String, String), Vec<ResourceRow>> =
-            Default::default();
-        for row in rows {
-            let key = (row.resource_account_id.clone(), row.resource_region.clone());
-            by_partition.entry(key).or_default().push(row);
-        }
-        for ((account_id, region), rows) in by_partition {
-            out.partition(&account_id, &region)
-                .rows(RESOURCES, &rows)
-                .await?;
-        }
-        Ok(())
+        let written = write_rows(file, RESOURCES, out, read_snapshot).await;
+        settle(out, self.tables(), written).await
     }
+}
+
+fn read_snapshot(input: InputReader, sink: &mut RowSink<ResourceRow>) -> Result<(), String> {
+    let mut push = |index: usize, item: Value| {
+        let row = parts_from_json(index, &item)
+            .map_err(|e| e.to_string())?
+            .into_row();
+        let (account_id, region) = (row.resource_account_id.clone(), row.resource_region.clone());
+        sink.push(account_id, region, row)
+    };
+    let document =
+        stream_document(input, &["configurationItems"], false, &mut push).map_err(|error| {
+            match error {
+                StreamError::NotArray(key) => format!("`{key}` is not an array"),
+                other => other.to_string(),
+            }
+        })?;
+    // A rule event or a single item is small: it was read whole, and is read as before.
+    let items = match document {
+        Document::Records => return Ok(()),
+        Document::Object(members) => items_of_document(Value::Object(members))?,
+        Document::Scalar => return Err("the document is not a JSON object or array".to_owned()),
+    };
+    for (index, item) in items.into_iter().enumerate() {
+        push(index, item)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -91,7 +94,10 @@ mod tests {
                 item("111122223333", "eu-west-1", "b"), item("444455556666", "us-east-1", "c"),
                 item("111122223333", "us-east-1", "d")]});
         SnapshotImporter
-            .import_file("snap.json", snapshot.to_string().into_bytes(), &mut out)
+            .import_file(
+                &InputFile::from_bytes("snap.json", snapshot.to_string()),
+                &mut out,
+            )
             .await
             .expect("imported");
 
@@ -126,8 +132,7 @@ mod tests {
             {"resourceType": "AWS::SNS::Topic", "resourceId": "b"}]);
         let error = SnapshotImporter
             .import_file(
-                "s3://b/k.json.gz",
-                bad_item.to_string().into_bytes(),
+                &InputFile::from_bytes("s3://b/k.json.gz", bad_item.to_string()),
                 &mut out,
             )
             .await
@@ -138,7 +143,10 @@ mod tests {
              account id"
         );
         let error = SnapshotImporter
-            .import_file("x.json", b"{\"configurationItems\": [".to_vec(), &mut out)
+            .import_file(
+                &InputFile::from_bytes("x.json", &b"{\"configurationItems\": ["[..]),
+                &mut out,
+            )
             .await
             .expect_err("not JSON");
         assert!(

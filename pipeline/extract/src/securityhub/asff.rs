@@ -6,10 +6,13 @@
 //! the `finding` column keeps that JSON for whatever the typed columns leave out.
 
 use std::collections::BTreeMap;
+use std::io::BufRead;
 
 use chrono::{DateTime, NaiveDateTime};
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+use crate::stream::{Document, OnRecord, stream_document};
 
 /// One resource of a finding, as the `resources` column holds it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -234,63 +237,33 @@ pub fn finding_row(value: &Value) -> Result<FindingRow, String> {
     })
 }
 
-/// The findings of an exported file: `{"Findings": […]}`, `{"findings": […]}`, a bare
-/// array, or one finding per line (JSON lines). An error says what the file is not.
-pub fn export_findings(bytes: &[u8]) -> Result<Vec<Value>, String> {
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let whole = match serde_json::from_slice::<Value>(bytes) {
-        Ok(value) => value,
-        Err(whole_error) => return json_lines(bytes, &whole_error),
-    };
-    match whole {
-        Value::Array(items) => Ok(items),
-        Value::Object(mut object) => {
-            for key in ["Findings", "findings"] {
-                match object.remove(key) {
-                    Some(Value::Array(items)) => return Ok(items),
-                    Some(_) => return Err(format!("{key} is not an array")),
-                    None => {}
-                }
-            }
-            if object.contains_key("Id") && object.contains_key("ProductArn") {
-                // A JSON lines file of one finding.
-                return Ok(vec![Value::Object(object)]);
-            }
-            Err(
-                "not an ASFF export: expected {\"Findings\": [...]}, {\"findings\": [...]}, \
-                 an array of findings or one finding per line"
-                    .to_owned(),
-            )
+/// Read the findings of an exported file, handing each to `on_finding` as it is parsed:
+/// `{"Findings": […]}`, `{"findings": […]}` (whatever other members the object has), a
+/// bare array, or one finding per line (JSON lines). An error says what the file is not.
+/// Findings under both `Findings` and `findings` of one object are all read.
+pub(crate) fn export_findings(
+    input: impl BufRead,
+    on_finding: &mut OnRecord<'_>,
+) -> Result<(), String> {
+    let document = stream_document(input, &["Findings", "findings"], true, on_finding)
+        .map_err(|e| e.to_string())?;
+    match document {
+        Document::Records => Ok(()),
+        // A single finding on one line, without a line break after it.
+        Document::Object(object)
+            if object.contains_key("Id") && object.contains_key("ProductArn") =>
+        {
+            on_finding(0, Value::Object(object))
         }
-        _ => Err("not an ASFF export: the document is neither an object nor an array".to_owned()),
-    }
-}
-
-fn json_lines(bytes: &[u8], whole_error: &serde_json::Error) -> Result<Vec<Value>, String> {
-    let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))?;
-    let mut findings = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Value>(line) {
-            Ok(value @ Value::Object(_)) => findings.push(value),
-            Ok(_) => {
-                return Err(format!(
-                    "line {}: a JSON line is not a finding object",
-                    n + 1
-                ));
-            }
-            // A document that is not JSON lines either: report it as the JSON it is not.
-            Err(_) if findings.is_empty() => return Err(format!("not valid JSON: {whole_error}")),
-            Err(e) => return Err(format!("line {}: not valid JSON: {e}", n + 1)),
+        Document::Object(_) => Err(
+            "not an ASFF export: expected {\"Findings\": [...]}, {\"findings\": [...]}, \
+             an array of findings or one finding per line"
+                .to_owned(),
+        ),
+        Document::Scalar => {
+            Err("not an ASFF export: the document is neither an object nor an array".to_owned())
         }
     }
-    if findings.is_empty() {
-        return Err("the file holds no findings".to_owned());
-    }
-    Ok(findings)
 }
 
 #[cfg(test)]
@@ -366,6 +339,15 @@ mod tests {
         assert!(err.starts_with("field UpdatedAt:"), "{err}");
     }
 
+    fn export(text: &str) -> Result<Vec<Value>, String> {
+        let mut findings = Vec::new();
+        export_findings(text.as_bytes(), &mut |_, value| {
+            findings.push(value);
+            Ok(())
+        })?;
+        Ok(findings)
+    }
+
     #[test]
     fn every_export_shape_gives_its_findings() {
         let one = minimal().to_string();
@@ -376,25 +358,22 @@ mod tests {
             format!("{one}\n\n{one}\n"),
         ];
         for shape in &shapes {
-            let findings = export_findings(shape.as_bytes()).expect(shape);
+            let findings = export(shape).expect(shape);
             assert_eq!(findings, [minimal(), minimal()], "{shape}");
         }
-        assert_eq!(
-            export_findings(one.as_bytes()).expect("one line"),
-            [minimal()]
-        );
+        assert_eq!(export(&one).expect("one line"), [minimal()]);
         assert!(
-            export_findings(b"{\"Findings\": {}}")
+            export("{\"Findings\": {}}")
                 .expect_err("not an array")
                 .contains("Findings is not an array")
         );
         assert!(
-            export_findings(b"{\"Findings\": [")
+            export("{\"Findings\": [")
                 .expect_err("truncated")
                 .starts_with("not valid JSON")
         );
         assert!(
-            export_findings(format!("{one}\n{{oops").as_bytes())
+            export(&format!("{one}\n{{oops"))
                 .expect_err("bad second line")
                 .starts_with("line 2:")
         );

@@ -1,25 +1,31 @@
 //! `lakewarden import securityhub`: exported ASFF files into `securityhub_findings`, each
 //! finding in the partition of its own account and region.
 
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use async_trait::async_trait;
+use serde_json::Value;
 
 use super::asff::{FindingRow, export_findings, finding_row};
 use super::source::{FINDINGS, SOURCE};
-use crate::{ExtractError, Importer, PartitionedOutput};
-
-/// Rows handed to the writer at once; each chunk is freed once it is encoded.
-const WRITE_ROWS: usize = 1000;
+use crate::import::{settle, write_rows};
+use crate::{ExtractError, Importer, InputFile, InputReader, PartitionedOutput};
 
 /// Imports exported findings (`{"Findings": […]}`, `{"findings": […]}`, a bare array or
-/// JSON lines). A file is taken whole or not at all: a finding that does not parse, or
-/// names no 12-digit account or no region, rejects its file, naming the finding. Archived
-/// findings are read and left out, as a pull leaves them out.
+/// JSON lines), streaming them. A file is taken whole or not at all: a finding that does
+/// not parse, or names no 12-digit account or no region, rejects its file, naming the
+/// finding, and every row already written from it is dropped. Archived findings are read
+/// and left out, as a pull leaves them out.
+///
+/// A finding listed twice in one file keeps its newest version (the later one on a tie).
+/// Rows are written as they are read, keeping a 64-bit hash of each (account, region,
+/// finding id), about 20 bytes a finding; a file in which two hashes meet is read twice
+/// more: once to pick the version to keep of each finding whose hash met another, once to
+/// write.
 ///
 /// Limitation: a finding listed in two files of one import gets a row from each, because
-/// rows of a file are written before the next file is read; within a file the newest
-/// version is kept.
+/// rows of a file are written before the next file is read.
 #[derive(Debug, Clone, Default)]
 pub struct SecurityHubImporter;
 
@@ -35,62 +41,108 @@ impl Importer for SecurityHubImporter {
 
     async fn import_file(
         &self,
-        file: &str,
-        bytes: Vec<u8>,
+        file: &InputFile,
         out: &mut PartitionedOutput,
     ) -> Result<(), ExtractError> {
-        let rejected = |message: String| ExtractError::Input {
-            file: file.to_owned(),
-            message,
+        let first = write_rows(file, FINDINGS, out, |input, sink| {
+            let mut seen = HashSet::new();
+            let mut repeated = HashSet::new();
+            read_findings(input, &mut |_, key, region, row| {
+                if !seen.insert(key) {
+                    repeated.insert(key);
+                }
+                sink.push(row.aws_account_id.clone(), region, row)
+            })?;
+            Ok(repeated)
+        })
+        .await;
+        let repeated = match first {
+            Ok(repeated) if repeated.is_empty() => return settle(out, self.tables(), Ok(())).await,
+            Ok(repeated) => repeated,
+            Err(error) => return settle(out, self.tables(), Err(error)).await,
         };
-        let findings = export_findings(&bytes).map_err(rejected)?;
-        drop(bytes);
 
-        // Every finding is checked before any is written, so a rejected file leaves nothing.
-        let mut partitions: BTreeMap<(String, String), BTreeMap<String, FindingRow>> =
-            BTreeMap::new();
-        // Each document is dropped once it is a row: the file's findings are held once.
-        for (n, value) in findings.into_iter().enumerate() {
-            let row = finding_row(&value).map_err(|e| rejected(format!("finding {n}: {e}")))?;
-            let account = &row.aws_account_id;
-            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(rejected(format!(
-                    "finding {n} ({}): AwsAccountId {account:?} is not a 12-digit account id",
-                    row.finding_id
-                )));
+        tracing::info!(
+            file = file.name(),
+            "Findings listed twice; reading again to keep the newest"
+        );
+        out.discard_file().await;
+        let keep = keep_newest(file, &repeated, out).await;
+        let written = match keep {
+            Ok(keep) => {
+                write_rows(file, FINDINGS, out, move |input, sink| {
+                    read_findings(input, &mut |n, key, region, row| {
+                        if repeated.contains(&key) && !keep.contains(&n) {
+                            return Ok(());
+                        }
+                        sink.push(row.aws_account_id.clone(), region, row)
+                    })
+                })
+                .await
             }
-            let Some(region) = row.finding_region.clone() else {
-                return Err(rejected(format!(
-                    "finding {n} ({}): neither Region nor ProductArn names a region",
-                    row.finding_id
-                )));
-            };
-            // As in a pull, archived findings are not part of the current snapshot.
-            if row.is_archived() {
-                continue;
-            }
-            let rows = partitions.entry((account.clone(), region)).or_default();
-            // A finding listed twice keeps its newest version (the later one on a tie).
-            match rows.get(&row.finding_id) {
-                Some(kept) if kept.updated_at > row.updated_at => {}
-                _ => {
-                    rows.insert(row.finding_id.clone(), row);
-                }
-            }
-        }
-        for ((account, region), rows) in partitions {
-            let output = out.partition(&account, &region);
-            let mut rows = rows.into_values();
-            loop {
-                let chunk: Vec<FindingRow> = rows.by_ref().take(WRITE_ROWS).collect();
-                if chunk.is_empty() {
-                    break;
-                }
-                output.rows(FINDINGS, &chunk).await?;
-            }
-        }
-        Ok(())
+            Err(error) => Err(error),
+        };
+        settle(out, self.tables(), written).await
     }
+}
+
+/// The positions of the versions to keep of the findings whose key is in `repeated`.
+async fn keep_newest(
+    file: &InputFile,
+    repeated: &HashSet<u64>,
+    out: &mut PartitionedOutput,
+) -> Result<HashSet<usize>, ExtractError> {
+    let repeated = repeated.clone();
+    write_rows::<FindingRow, _, _>(file, FINDINGS, out, move |input, _| {
+        let mut newest: HashMap<(String, String, String), (Option<i64>, usize)> = HashMap::new();
+        read_findings(input, &mut |n, key, region, row| {
+            if repeated.contains(&key) {
+                let id = (row.aws_account_id, region, row.finding_id);
+                match newest.get(&id) {
+                    Some((kept, _)) if *kept > row.updated_at => {}
+                    _ => {
+                        newest.insert(id, (row.updated_at, n));
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        Ok(newest.into_values().map(|(_, n)| n).collect())
+    })
+    .await
+}
+
+/// Read every finding of a file, checking it, and hand each that is not archived to
+/// `on_row` with its position, the hash of its (account, region, id) and its region.
+fn read_findings(
+    input: InputReader,
+    on_row: &mut dyn FnMut(usize, u64, String, FindingRow) -> Result<(), String>,
+) -> Result<(), String> {
+    export_findings(input, &mut |n, value: Value| {
+        let row = finding_row(&value).map_err(|e| format!("finding {n}: {e}"))?;
+        drop(value);
+        let account = &row.aws_account_id;
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "finding {n} ({}): AwsAccountId {account:?} is not a 12-digit account id",
+                row.finding_id
+            ));
+        }
+        let Some(region) = row.finding_region.as_deref() else {
+            return Err(format!(
+                "finding {n} ({}): neither Region nor ProductArn names a region",
+                row.finding_id
+            ));
+        };
+        // As in a pull, archived findings are not part of the current snapshot.
+        if row.is_archived() {
+            return Ok(());
+        }
+        let mut hasher = DefaultHasher::new();
+        (account, region, &row.finding_id).hash(&mut hasher);
+        let region = region.to_owned();
+        on_row(n, hasher.finish(), region, row)
+    })
 }
 
 #[cfg(test)]
@@ -141,7 +193,7 @@ mod tests {
         let mut rejected = Vec::new();
         for (name, bytes) in files {
             if let Err(error) = SecurityHubImporter
-                .import_file(name, bytes.to_vec(), &mut out)
+                .import_file(&InputFile::from_bytes(name, bytes.to_vec()), &mut out)
                 .await
             {
                 rejected.push(error.to_string());
@@ -277,5 +329,136 @@ mod tests {
             .expect("column")
             .as_string::<i32>();
         assert_eq!(title.value(0), "newer");
+    }
+
+    fn finding(n: usize, account: &str, updated: &str, title: &str) -> serde_json::Value {
+        json!({
+            "Id": format!("arn:aws:securityhub:us-east-1:{account}:finding/{n}"),
+            "ProductArn": "arn:aws:securityhub:us-east-1::product/aws/guardduty",
+            "GeneratorId": "g", "AwsAccountId": account, "Title": title,
+            "Description": "d", "UpdatedAt": updated, "Region": "us-east-1",
+            "RecordState": "ACTIVE", "ProductFields": {},
+            "Resources": [{"Type": "Other", "Id": "r"}]
+        })
+    }
+
+    /// Every data file of `securityhub_findings` in the lake.
+    async fn data_files(lake: &Lake) -> Vec<String> {
+        lake.store()
+            .list(Some(&object_store::path::Path::from(
+                "lake/securityhub_findings",
+            )))
+            .map_ok(|meta| meta.location.to_string())
+            .try_collect()
+            .await
+            .expect("listed")
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_file_rejected_after_thousands_of_written_rows_leaves_no_file() {
+        // Enough findings that several chunks and a row group were written before the
+        // bad one is read.
+        let mut text = String::new();
+        for n in 0..70_000 {
+            text.push_str(&finding(n, "012345678901", "2024-05-01T10:00:00Z", "t").to_string());
+            text.push('\n');
+        }
+        text.push_str(&finding(0, "not-an-account", "2024-05-01T10:00:00Z", "t").to_string());
+        text.push('\n');
+        let good = format!(
+            "{}\n",
+            finding(1, "111111111111", "2024-05-01T10:00:00Z", "t")
+        );
+        let (lake, results, rejected) = import(&[
+            ("/in/big.jsonl", text.as_bytes()),
+            ("/in/good.jsonl", good.as_bytes()),
+        ])
+        .await;
+        assert_eq!(
+            rejected,
+            [
+                "input /in/big.jsonl: finding 70000 (arn:aws:securityhub:us-east-1:not-an-account:\
+              finding/0): AwsAccountId \"not-an-account\" is not a 12-digit account id"
+            ]
+        );
+        assert_eq!(
+            partitions(&results),
+            [("111111111111".to_owned(), "us-east-1".to_owned(), 1)]
+        );
+        let files = data_files(&lake).await;
+        assert_eq!(
+            files.len(),
+            1,
+            "only the good file's rows remain: {files:?}"
+        );
+        assert!(files[0].contains("account_id=111111111111"), "{files:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn findings_listed_twice_across_chunks_keep_the_newest_version() {
+        // Finding 3 comes back later in the file, newer; finding 5 comes back older; both
+        // well past the first chunk, so their first versions were already written once.
+        let mut text = String::new();
+        for n in 0..2500 {
+            let title = format!("first {n}");
+            text.push_str(&finding(n, "012345678901", "2024-05-01T10:00:00Z", &title).to_string());
+            text.push('\n');
+        }
+        text.push_str(&finding(3, "012345678901", "2024-05-02T10:00:00Z", "newer 3").to_string());
+        text.push('\n');
+        text.push_str(&finding(5, "012345678901", "2024-04-01T10:00:00Z", "older 5").to_string());
+        text.push('\n');
+        let wrapped = format!(
+            "{{\"NextToken\": null, \"Findings\": [{}]}}",
+            text.trim_end().replace('\n', ",")
+        );
+        for (name, bytes) in [
+            ("/in/dup.jsonl", text.as_bytes()),
+            ("/in/dup.json", wrapped.as_bytes()),
+        ] {
+            let (lake, results, rejected) = import(&[(name, bytes)]).await;
+            assert!(rejected.is_empty(), "{rejected:?}");
+            assert_eq!(
+                partitions(&results),
+                [("012345678901".to_owned(), "us-east-1".to_owned(), 2500)],
+                "{name}"
+            );
+            let TableResult::Written(output) = &results[0].tables[0] else {
+                panic!("written");
+            };
+            assert_eq!(
+                data_files(&lake).await.len(),
+                output.files.len(),
+                "no file of the first pass is left"
+            );
+            let snapshot = CommittedSnapshot {
+                run_id: String::new(),
+                snapshot_at: 0,
+                files: output.files.clone(),
+                rows: 2500,
+            };
+            let batches: Vec<_> = lakewarden_lake::read_snapshot(&lake, FINDINGS, &snapshot, None)
+                .await
+                .expect("stream")
+                .try_collect()
+                .await
+                .expect("batches");
+            let mut titles: Vec<String> = batches
+                .iter()
+                .flat_map(|batch| {
+                    let titles = batch
+                        .column_by_name("title")
+                        .expect("title")
+                        .as_string::<i32>();
+                    titles
+                        .iter()
+                        .map(|t| t.expect("title").to_owned())
+                        .collect::<Vec<_>>()
+                })
+                .filter(|t| !t.starts_with("first") || t == "first 5" || t == "first 4")
+                .collect();
+            titles.sort();
+            assert_eq!(titles, ["first 4", "first 5", "newer 3"], "{name}");
+        }
     }
 }

@@ -1,0 +1,372 @@
+#!/usr/bin/env python3
+"""`make bench`: import and jobs benchmarks of the release binary beside DuckDB.
+
+For each scale (findings; Config items are half as many) it generates seeded inputs
+(generate.py), then:
+
+- imports: `lakewarden import securityhub` (JSON lines and `{"Findings": [...]}`) and
+  `lakewarden import config-snapshot` against DuckDB turning the same files into zstd
+  Parquet with `COPY (SELECT ... FROM read_json...) TO ... (FORMAT parquet, COMPRESSION
+  zstd)`, alternating the two tools, several runs, medians;
+- jobs: both imports into one lake, then `lakewarden jobs --run-id`, per job from its
+  `Job finished` log line, and two of the jobs' steps computed by DuckDB over the same
+  Parquet: Security Hub's control evaluations (the compliance job folds them into
+  `compliance_results`) and the finding-to-resource join.
+
+Every process is measured on its own: wall time, CPU (user + system) and peak resident
+memory from `os.wait4`'s rusage of that child. Results go to a Markdown file. Nothing
+here talks to a network: the lake and the inputs are local folders.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import generate  # noqa: E402
+
+ACCOUNTS = 20
+
+
+def measure(cmd, stdout=None, stderr=None, env=None):
+    """Run one child to its end: wall seconds, CPU seconds, peak RSS (MiB), exit code."""
+    out = open(stdout, "wb") if stdout else subprocess.DEVNULL
+    err = open(stderr, "wb") if stderr else subprocess.DEVNULL
+    try:
+        started = time.monotonic()
+        child = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.monotonic() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        for f in (out, err):
+            if f is not subprocess.DEVNULL:
+                f.close()
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+            "rss": usage.ru_maxrss / 1024, "code": child.returncode}
+
+
+def check(result, what, log=None):
+    # Exit 2 is a partial import (a rejected file): a benchmark input must import whole.
+    if result["code"] != 0:
+        detail = Path(log).read_text()[-2000:] if log else ""
+        raise SystemExit(f"{what} exited {result['code']}\n{detail}")
+    return result
+
+
+def sql_text(path):
+    return str(path).replace("'", "''")
+
+
+def duckdb_findings_sql(source, target):
+    # The typed columns the findings table has, plus every finding whole as JSON text,
+    # as lakewarden writes them.
+    return f"""
+COPY (
+  SELECT json->>'Id' AS finding_id, json->>'ProductArn' AS product_arn,
+         json->>'GeneratorId' AS generator_id, json->>'AwsAccountId' AS aws_account_id,
+         json->>'Region' AS region, json->>'Title' AS title,
+         (json->>'UpdatedAt')::TIMESTAMPTZ AS updated_at,
+         json->'Severity'->>'Label' AS severity_label,
+         json->'Compliance'->>'Status' AS compliance_status,
+         json->'Compliance'->>'SecurityControlId' AS security_control_id,
+         json->>'RecordState' AS record_state,
+         json->'ProductFields' AS product_fields, json->'Resources' AS resources,
+         json AS finding
+  FROM read_json_objects('{sql_text(source)}', format = 'newline_delimited')
+) TO '{sql_text(target)}' (FORMAT parquet, COMPRESSION zstd);
+"""
+
+
+def duckdb_config_sql(source, target):
+    return f"""
+COPY (
+  WITH items AS (
+    SELECT unnest(configurationItems) AS item
+    FROM read_json('{sql_text(source)}/*.json', columns = {{configurationItems: 'JSON[]'}},
+                   maximum_object_size = 1073741824)
+  )
+  SELECT item->>'awsAccountId' AS resource_account_id, item->>'awsRegion' AS resource_region,
+         item->>'resourceType' AS resource_type, item->>'resourceId' AS resource_id,
+         item->>'resourceName' AS resource_name, item->>'ARN' AS arn,
+         item->>'configurationItemStatus' AS status,
+         (item->>'configurationItemCaptureTime')::TIMESTAMPTZ AS capture_time,
+         item->>'configurationStateId' AS configuration_state_id,
+         item->'tags' AS tags, item->'relationships' AS relationships,
+         item->'configuration' AS configuration,
+         item->'supplementaryConfiguration' AS supplementary_configuration
+  FROM items
+) TO '{sql_text(target)}' (FORMAT parquet, COMPRESSION zstd);
+"""
+
+
+def parquet_glob(lake, table):
+    return sql_text(Path(lake) / table / "dt=2*" / "*" / "*.parquet")
+
+
+def duckdb_control_sql(lake, target):
+    # What the compliance job does with Security Hub's findings (`source = securityhub`
+    # rows of compliance_results): one result per finding carrying a compliance status.
+    return f"""
+COPY (
+  SELECT account_id, region, 'aws-securityhub' AS framework,
+         coalesce(security_control_id, generator_id) AS control_id, title AS control_title,
+         coalesce(json_extract_string(finding, '$.Resources[0].Type'), 'Other') AS resource_type,
+         coalesce(json_extract_string(finding, '$.Resources[0].Id'), '') AS resource_id,
+         CASE compliance_status WHEN 'PASSED' THEN 'pass' WHEN 'FAILED' THEN 'fail'
+              WHEN 'WARNING' THEN 'fail' ELSE 'unknown' END AS status,
+         'Security Hub reports ' || compliance_status AS reason,
+         json_object('finding_id', finding_id, 'compliance_status', compliance_status,
+                     'associated_standards', associated_standards)::VARCHAR AS evidence
+  FROM read_parquet('{parquet_glob(lake, "securityhub_findings")}', hive_partitioning = false)
+  WHERE compliance_status IS NOT NULL
+) TO '{sql_text(target)}' (FORMAT parquet, COMPRESSION zstd);
+"""
+
+
+def duckdb_join_sql(lake, target):
+    # Each finding's resources matched to the Config resource of the same ARN (or id), in
+    # the same account: the step a risk view of findings over inventory starts from.
+    return f"""
+COPY (
+  WITH f AS (
+    SELECT account_id, finding_id, severity_label, unnest(resources) AS r
+    FROM read_parquet('{parquet_glob(lake, "securityhub_findings")}', hive_partitioning = false)
+  ), c AS (
+    SELECT account_id, region, resource_type, resource_id, arn
+    FROM read_parquet('{parquet_glob(lake, "config_resources")}', hive_partitioning = false)
+  )
+  SELECT f.account_id, f.finding_id, f.severity_label, c.resource_type, c.resource_id, c.region
+  FROM f JOIN c ON c.account_id = f.account_id AND c.arn = f.r.id
+) TO '{sql_text(target)}' (FORMAT parquet, COMPRESSION zstd);
+"""
+
+
+def median_of(runs):
+    return {key: statistics.median(r[key] for r in runs) for key in ("wall", "cpu", "rss")}
+
+
+def import_benchmark(args, inputs, scale, work, env):
+    """Rows for each (input, tool) pair: medians over the runs."""
+    items = generate_counts(scale)["items"]
+    cases = [
+        ("Security Hub, JSON lines", scale, ["securityhub", inputs / "securityhub" / "findings.jsonl"],
+         lambda target: duckdb_findings_sql(inputs / "securityhub" / "findings.jsonl", target)),
+        ("Security Hub, {\"Findings\": [...]}", scale, ["securityhub", inputs / "securityhub" / "findings.json"], None),
+        (f"Config snapshots ({ACCOUNTS * 2} files)", items, ["config-snapshot", inputs / "config"],
+         lambda target: duckdb_config_sql(inputs / "config", target)),
+    ]
+    rows = []
+    for label, records, import_args, duck_sql in cases:
+        ours, theirs = [], []
+        for run in range(args.runs):
+            order = ["lakewarden", "duckdb"] if run % 2 == 0 else ["duckdb", "lakewarden"]
+            for tool in order:
+                lake, target = work / "import-lake", work / "duckdb-out.parquet"
+                shutil.rmtree(lake, ignore_errors=True)
+                target.unlink(missing_ok=True)
+                log = work / f"{tool}.log"
+                if tool == "lakewarden":
+                    cmd = [args.binary, "import", *map(str, import_args), "--lake", str(lake)]
+                    ours.append(check(measure(cmd, stdout=log, stderr=log, env=env), " ".join(cmd), log))
+                elif duck_sql:
+                    cmd = [args.duckdb, "-c", duck_sql(target)]
+                    theirs.append(check(measure(cmd, stdout=log, stderr=log), "duckdb", log))
+        print(f"  {label}: lakewarden {median_of(ours)}; duckdb {median_of(theirs) if theirs else '-'}", flush=True)
+        rows.append((label, records, median_of(ours), median_of(theirs) if theirs else None))
+    shutil.rmtree(work / "import-lake", ignore_errors=True)
+    (work / "duckdb-out.parquet").unlink(missing_ok=True)
+    return rows
+
+
+def run_id_of(lake):
+    commits = sorted((Path(lake) / "lake_runs").glob("dt=*/*.parquet"), key=lambda p: p.stat().st_mtime)
+    imports = [p for p in commits if ".jobs-" not in p.name]
+    return imports[-1].stem
+
+
+def jobs_benchmark(args, inputs, scale, work, env):
+    lake = work / "jobs-lake"
+    shutil.rmtree(lake, ignore_errors=True)
+    log = work / "jobs-import.log"
+    for what, path in (("securityhub", inputs / "securityhub" / "findings.jsonl"), ("config-snapshot", inputs / "config")):
+        cmd = [args.binary, "import", what, str(path), "--lake", str(lake)]
+        check(measure(cmd, stdout=log, stderr=log, env=env), " ".join(cmd), log)
+    run_id = run_id_of(lake)
+
+    per_job, whole = {}, []
+    for _ in range(args.runs):
+        log = work / "jobs.log"
+        cmd = [args.binary, "jobs", "--run-id", run_id, "--lake", str(lake)]
+        whole.append(check(measure(cmd, stdout=work / "jobs.out", stderr=log, env=env), " ".join(cmd), log))
+        for line in log.read_text().splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            fields = event.get("fields", {})
+            if fields.get("message") == "Job finished":
+                per_job.setdefault(fields["job"], []).append((fields["elapsed_ms"] / 1000, fields["rows"]))
+    jobs = {job: (statistics.median(s for s, _ in runs), runs[-1][1]) for job, runs in per_job.items()}
+
+    duck = {}
+    for name, sql in (("control", duckdb_control_sql), ("join", duckdb_join_sql)):
+        target = work / f"duckdb-{name}.parquet"
+        runs, out_rows = [], None
+        for _ in range(args.runs):
+            target.unlink(missing_ok=True)
+            dlog = work / "duckdb.log"
+            runs.append(check(measure([args.duckdb, "-c", sql(lake, target)], stdout=dlog, stderr=dlog), f"duckdb {name}", dlog))
+        count = subprocess.run([args.duckdb, "-csv", "-noheader", "-c", f"SELECT count(*) FROM '{sql_text(target)}'"],
+                               capture_output=True, text=True, check=True)
+        out_rows = int(count.stdout.strip())
+        duck[name] = (median_of(runs), out_rows)
+        target.unlink(missing_ok=True)
+    return run_id, median_of(whole), jobs, duck
+
+
+def generate_counts(scale):
+    resources = max(1, scale // 2)
+    per_partition = max(1, resources // (ACCOUNTS * len(generate.REGIONS)))
+    return {"findings": scale, "items": per_partition * ACCOUNTS * len(generate.REGIONS)}
+
+
+def ensure_inputs(work, scale, seed):
+    folder = work / f"inputs-{scale}-seed{seed}"
+    stamp = folder / ".complete"
+    if not stamp.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"generating {scale} findings into {folder}", flush=True)
+        generate.generate(folder, findings=scale, seed=seed, accounts=ACCOUNTS, resources=max(1, scale // 2), principals=150)
+        stamp.write_text("done\n")
+    return folder
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem = next(int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
+        memory = f"{mem / 1024 / 1024:.1f} GiB RAM"
+    except (OSError, StopIteration):
+        memory = "unknown RAM"
+    return f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu}), {memory}"
+
+
+def fmt_rate(rows, seconds):
+    return f"{rows / seconds:,.0f}" if seconds > 0 else "-"
+
+
+def report(args, results, started):
+    version = subprocess.run([args.duckdb, "--version"], capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    build = "release" if "/release/" in args.binary else "unoptimised debug"
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`scripts/bench/run.py`); do not edit by hand.",
+        "",
+        f"- date: {started:%Y-%m-%d %H:%M} UTC; lakewarden at commit `{commit}` ({build} build: `{args.binary_shown}`)",
+        f"- machine: {machine()}",
+        f"- DuckDB: {version}",
+        f"- command: `make bench BENCH_SCALE=\"{' '.join(map(str, args.scales))}\" BENCH_RUNS={args.runs}`",
+        f"- inputs: `scripts/bench/generate.py --seed {args.seed}`, {ACCOUNTS} accounts x 2 regions; Config items are half the findings",
+        "",
+        "Each figure is the median of the runs; each process is measured alone through",
+        "`os.wait4` (wall time, CPU = user + system, peak RSS of that process). Rows/s counts",
+        "input records. DuckDB writes the same typed columns plus the whole record as JSON",
+        "text, zstd Parquet, one file; lakewarden also partitions by account and region,",
+        "sorts row groups and commits the run.",
+        "",
+    ]
+    if build != "release":
+        lines += ["**This run used a debug build: its times and rates say nothing about the",
+                  "release binary; only the memory figures are indicative.**", ""]
+    if args.load:
+        lines += [f"Load average when the run started: {args.load} (other work on the machine inflates wall times).", ""]
+    for scale, (imports, jobs) in results.items():
+        lines += [f"## {scale:,} findings", "", "### Imports", "",
+                  "| input | records | tool | wall s | CPU s | peak RSS MiB | rows/s | wall vs DuckDB |",
+                  "|---|---:|---|---:|---:|---:|---:|---:|"]
+        for label, records, ours, theirs in imports:
+            ratio = f"{ours['wall'] / theirs['wall']:.2f}x" if theirs else "-"
+            lines.append(f"| {label} | {records:,} | lakewarden | {ours['wall']:.2f} | {ours['cpu']:.2f} | {ours['rss']:.0f} | {fmt_rate(records, ours['wall'])} | {ratio} |")
+            if theirs:
+                lines.append(f"| | | DuckDB | {theirs['wall']:.2f} | {theirs['cpu']:.2f} | {theirs['rss']:.0f} | {fmt_rate(records, theirs['wall'])} | |")
+        run_id, whole, per_job, duck = jobs
+        lines += ["", "### Jobs", "",
+                  f"`lakewarden jobs --run-id {run_id}` over a lake holding both imports: wall {whole['wall']:.2f} s, "
+                  f"CPU {whole['cpu']:.2f} s, peak RSS {whole['rss']:.0f} MiB (the whole process, all jobs).", "",
+                  "| job | wall s | rows written | rows/s |", "|---|---:|---:|---:|"]
+        for job, (seconds, rows) in sorted(per_job.items()):
+            lines.append(f"| {job} | {seconds:.2f} | {rows:,} | {fmt_rate(rows, seconds)} |")
+        lines += ["", "The same steps in DuckDB over the lake's Parquet files (written back as zstd Parquet):", "",
+                  "| step | DuckDB wall s | CPU s | peak RSS MiB | rows | lakewarden |", "|---|---:|---:|---:|---:|---|"]
+        control, control_rows = duck["control"]
+        compliance = per_job.get("compliance")
+        compared = f"compliance job {compliance[0]:.2f} s ({compliance[0] / control['wall']:.2f}x), which also evaluates the IAM controls" if compliance else "-"
+        lines.append(f"| Security Hub control evaluations | {control['wall']:.2f} | {control['cpu']:.2f} | {control['rss']:.0f} | {control_rows:,} | {compared} |")
+        join, join_rows = duck["join"]
+        risk = per_job.get("risk")
+        compared = f"risk job {risk[0]:.2f} s ({risk[0] / join['wall']:.2f}x)" if risk else "no job of this build joins findings to resources"
+        lines.append(f"| finding-to-resource join | {join['wall']:.2f} | {join['cpu']:.2f} | {join['rss']:.0f} | {join_rows:,} | {compared} |")
+        lines.append("")
+    scales = sorted(results)
+    if len(scales) > 1:
+        small, large = scales[-2], scales[-1]
+        grow = [(label, ours["rss"], results[large][0][i][2]["rss"])
+                for i, (label, _, ours, _) in enumerate(results[small][0])]
+        lines += [f"## Memory as the input grows ({small:,} to {large:,} findings)", "",
+                  "| input | peak RSS at small | at large | ratio |", "|---|---:|---:|---:|"]
+        for label, a, b in grow:
+            lines.append(f"| {label} | {a:.0f} MiB | {b:.0f} MiB | {b / a:.2f}x |")
+        lines.append("")
+    Path(args.out).write_text("\n".join(lines))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--duckdb", required=True)
+    parser.add_argument("--scales", default="50000", help="findings per scale, space or comma separated")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", default=".run/bench")
+    parser.add_argument("--out", default="docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    args.scales = [int(s) for s in args.scales.replace(",", " ").split()]
+    args.binary_shown = args.binary
+    args.binary = str(Path(args.binary).resolve())
+    args.load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    work = Path(args.work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true", LAKEWARDEN_LOG="info")
+
+    started = datetime.now(timezone.utc)
+    results = {}
+    for scale in sorted(args.scales):
+        inputs = ensure_inputs(work, scale, args.seed)
+        print(f"scale {scale}: imports", flush=True)
+        imports = import_benchmark(args, inputs, scale, work, env)
+        print(f"scale {scale}: jobs", flush=True)
+        jobs = jobs_benchmark(args, inputs, scale, work, env)
+        results[scale] = (imports, jobs)
+        report(args, results, started)
+    print(f"results in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
