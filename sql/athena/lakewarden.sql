@@ -806,6 +806,97 @@ TBLPROPERTIES (
     'storage.location.template' = 's3://YOUR-LAKE-BUCKET/lake/registry_repositories/dt=${dt}/account_id=${account_id}/'
 );
 
+CREATE EXTERNAL TABLE IF NOT EXISTS lakewarden.risk_identities_files (
+    `run_id` string,
+    `snapshot_at` timestamp,
+    `region` string,
+    `principal_type` string,
+    `principal_arn` string,
+    `principal_name` string,
+    `score` int,
+    `severity` string,
+    `factors` array<struct<`factor`:string,`weight`:int,`evidence`:string>>,
+    `toxic_combinations` array<string>,
+    `unknown_factors` array<string>
+)
+PARTITIONED BY (`dt` string, `account_id` string)
+STORED AS PARQUET
+LOCATION 's3://YOUR-LAKE-BUCKET/lake/risk_identities/'
+TBLPROPERTIES (
+    'projection.enabled' = 'true',
+    'parquet.compression' = 'ZSTD',
+    'projection.dt.type' = 'date',
+    'projection.dt.format' = 'yyyy-MM-dd',
+    'projection.dt.range' = 'NOW-1YEARS,NOW',
+    'projection.dt.interval' = '1',
+    'projection.dt.interval.unit' = 'DAYS',
+    'projection.account_id.type' = 'enum',
+    'projection.account_id.values' = '012345678901,111111111111,222222222222',
+    'storage.location.template' = 's3://YOUR-LAKE-BUCKET/lake/risk_identities/dt=${dt}/account_id=${account_id}/'
+);
+
+CREATE EXTERNAL TABLE IF NOT EXISTS lakewarden.risk_images_files (
+    `run_id` string,
+    `snapshot_at` timestamp,
+    `region` string,
+    `registry_kind` string,
+    `registry` string,
+    `repository_name` string,
+    `image_digest` string,
+    `tags` array<string>,
+    `score` int,
+    `severity` string,
+    `factors` array<struct<`factor`:string,`weight`:int,`evidence`:string>>,
+    `toxic_combinations` array<string>,
+    `unknown_factors` array<string>
+)
+PARTITIONED BY (`dt` string, `account_id` string)
+STORED AS PARQUET
+LOCATION 's3://YOUR-LAKE-BUCKET/lake/risk_images/'
+TBLPROPERTIES (
+    'projection.enabled' = 'true',
+    'parquet.compression' = 'ZSTD',
+    'projection.dt.type' = 'date',
+    'projection.dt.format' = 'yyyy-MM-dd',
+    'projection.dt.range' = 'NOW-1YEARS,NOW',
+    'projection.dt.interval' = '1',
+    'projection.dt.interval.unit' = 'DAYS',
+    'projection.account_id.type' = 'enum',
+    'projection.account_id.values' = '012345678901,111111111111,222222222222',
+    'storage.location.template' = 's3://YOUR-LAKE-BUCKET/lake/risk_images/dt=${dt}/account_id=${account_id}/'
+);
+
+CREATE EXTERNAL TABLE IF NOT EXISTS lakewarden.risk_resources_files (
+    `run_id` string,
+    `snapshot_at` timestamp,
+    `region` string,
+    `resource_type` string,
+    `resource_id` string,
+    `resource_arn` string,
+    `resource_name` string,
+    `tags` map<string,string>,
+    `score` int,
+    `severity` string,
+    `factors` array<struct<`factor`:string,`weight`:int,`evidence`:string>>,
+    `toxic_combinations` array<string>,
+    `unknown_factors` array<string>
+)
+PARTITIONED BY (`dt` string, `account_id` string)
+STORED AS PARQUET
+LOCATION 's3://YOUR-LAKE-BUCKET/lake/risk_resources/'
+TBLPROPERTIES (
+    'projection.enabled' = 'true',
+    'parquet.compression' = 'ZSTD',
+    'projection.dt.type' = 'date',
+    'projection.dt.format' = 'yyyy-MM-dd',
+    'projection.dt.range' = 'NOW-1YEARS,NOW',
+    'projection.dt.interval' = '1',
+    'projection.dt.interval.unit' = 'DAYS',
+    'projection.account_id.type' = 'enum',
+    'projection.account_id.values' = '012345678901,111111111111,222222222222',
+    'storage.location.template' = 's3://YOUR-LAKE-BUCKET/lake/risk_resources/dt=${dt}/account_id=${account_id}/'
+);
+
 CREATE EXTERNAL TABLE IF NOT EXISTS lakewarden.securityhub_controls_files (
     `run_id` string,
     `snapshot_at` timestamp,
@@ -1338,6 +1429,60 @@ FROM lakewarden.registry_repositories_history AS t
 WHERE EXISTS (
     SELECT 1 FROM lakewarden.lake_latest AS l
     WHERE l.table_name = 'registry_repositories'
+        AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region
+);
+
+CREATE OR REPLACE VIEW lakewarden.risk_identities_history AS
+SELECT t.*
+FROM lakewarden.risk_identities_files AS t
+WHERE EXISTS (
+    SELECT 1 FROM lakewarden.lake_runs AS c
+    WHERE c.table_name = 'risk_identities' AND c.status = 'ok'
+        AND c.run_id = t.run_id AND c.account_id = t.account_id AND c.region = t.region
+);
+
+CREATE OR REPLACE VIEW lakewarden.risk_identities AS
+SELECT t.*
+FROM lakewarden.risk_identities_history AS t
+WHERE EXISTS (
+    SELECT 1 FROM lakewarden.lake_latest AS l
+    WHERE l.table_name = 'risk_identities'
+        AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region
+);
+
+CREATE OR REPLACE VIEW lakewarden.risk_images_history AS
+SELECT t.*
+FROM lakewarden.risk_images_files AS t
+WHERE EXISTS (
+    SELECT 1 FROM lakewarden.lake_runs AS c
+    WHERE c.table_name = 'risk_images' AND c.status = 'ok'
+        AND c.run_id = t.run_id AND c.account_id = t.account_id AND c.region = t.region
+);
+
+CREATE OR REPLACE VIEW lakewarden.risk_images AS
+SELECT t.*
+FROM lakewarden.risk_images_history AS t
+WHERE EXISTS (
+    SELECT 1 FROM lakewarden.lake_latest AS l
+    WHERE l.table_name = 'risk_images'
+        AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region
+);
+
+CREATE OR REPLACE VIEW lakewarden.risk_resources_history AS
+SELECT t.*
+FROM lakewarden.risk_resources_files AS t
+WHERE EXISTS (
+    SELECT 1 FROM lakewarden.lake_runs AS c
+    WHERE c.table_name = 'risk_resources' AND c.status = 'ok'
+        AND c.run_id = t.run_id AND c.account_id = t.account_id AND c.region = t.region
+);
+
+CREATE OR REPLACE VIEW lakewarden.risk_resources AS
+SELECT t.*
+FROM lakewarden.risk_resources_history AS t
+WHERE EXISTS (
+    SELECT 1 FROM lakewarden.lake_latest AS l
+    WHERE l.table_name = 'risk_resources'
         AND l.run_id = t.run_id AND l.account_id = t.account_id AND l.region = t.region
 );
 
