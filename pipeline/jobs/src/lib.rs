@@ -15,6 +15,7 @@ use serde::Serialize;
 pub mod changes;
 mod checks;
 pub mod compliance;
+mod config_items;
 pub mod custom;
 mod frame;
 mod posture;

@@ -12,95 +12,36 @@ use polars::prelude::PolarsResult;
 use serde_json::{Value, json};
 
 use crate::checks::{CheckInput, Outcome, Status};
+use crate::config_items::{
+    self, ConfigItem, Select, WORLD_IPV4, WORLD_IPV6, names_anyone, one_or_many, open_ingress,
+    protocol_text, public_access_settings_off, texts, truthy,
+};
 
-const RESOURCES: &str = "config_resources";
+const RESOURCES: &str = config_items::TABLE;
 const COVERAGE: &str = "lake_coverage";
 /// The ports CIS counts as remote administration: SSH and RDP.
 const ADMIN_PORTS: [i64; 2] = [22, 3389];
-const PUBLIC_ACCESS_SETTINGS: [&str; 4] = [
-    "blockPublicAcls",
-    "ignorePublicAcls",
-    "blockPublicPolicy",
-    "restrictPublicBuckets",
-];
 
-/// One live configuration item of the judged account.
-#[derive(Debug, Clone)]
-struct Resource {
-    id: String,
-    arn: Option<String>,
-    region: String,
-    configuration: Value,
-    supplementary: Value,
-}
-
-impl Resource {
+impl ConfigItem {
     /// What a result row names: the ARN when Config gives one, else the resource id.
     fn label(&self) -> String {
-        self.arn.clone().unwrap_or_else(|| self.id.clone())
+        self.arn.clone().unwrap_or_else(|| self.resource_id.clone())
     }
 
     fn outcome(&self, status: Status, reason: impl Into<String>, evidence: Value) -> Outcome {
         Outcome::new(self.label(), status, reason, evidence).in_region(&self.region)
-    }
-
-    /// A supplementary value; values AWS sends as JSON text are parsed, whether or not
-    /// the reader already decoded them.
-    fn supplementary(&self, key: &str) -> Value {
-        decoded(&self.supplementary[key])
-    }
-}
-
-fn decoded(value: &Value) -> Value {
-    match value {
-        Value::String(text) => serde_json::from_str(text).unwrap_or_else(|_| value.clone()),
-        other => other.clone(),
-    }
-}
-
-/// `true`, or the text `"true"` that some configuration items carry instead.
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Bool(b) => *b,
-        Value::String(s) => s.eq_ignore_ascii_case("true"),
-        _ => false,
     }
 }
 
 /// The live items of one resource type owned by the judged account. Limitation: items
 /// of other accounts read through an aggregator are not scored, because they sit in the
 /// aggregator account's rows and no control judges one account's resources for another.
-fn resources(input: &CheckInput<'_>, resource_type: &str) -> PolarsResult<Vec<Resource>> {
-    let frame = input.frame(RESOURCES);
-    let (types, ids, arns, owners, regions, configurations, supplementary, deleted) = (
-        frame.strings("resource_type")?,
-        frame.strings("resource_id")?,
-        frame.strings("arn")?,
-        frame.strings("resource_account_id")?,
-        frame.strings("resource_region")?,
-        frame.strings("configuration")?,
-        frame.strings("supplementary_configuration")?,
-        frame.bools("deleted")?,
-    );
-    let parse = |text: &Option<String>| {
-        text.as_deref()
-            .and_then(|t| serde_json::from_str(t).ok())
-            .unwrap_or(Value::Null)
+fn resources(input: &CheckInput<'_>, resource_type: &str) -> PolarsResult<Vec<ConfigItem>> {
+    let select = Select {
+        resource_type: Some(resource_type),
+        owner: Some(input.account_id),
     };
-    Ok((0..types.len())
-        .filter(|i| {
-            types[*i].as_deref() == Some(resource_type)
-                && owners[*i].as_deref() == Some(input.account_id)
-                && deleted[*i] != Some(true)
-        })
-        .map(|i| Resource {
-            id: ids[i].clone().unwrap_or_default(),
-            arn: arns[i].clone(),
-            region: regions[i].clone().unwrap_or_else(|| "global".to_owned()),
-            configuration: parse(&configurations[i]),
-            supplementary: parse(&supplementary[i]),
-        })
-        .collect())
+    config_items::read(input.frame(RESOURCES), select)
 }
 
 /// One outcome per live resource of the type, or one NOT_APPLICABLE row for the account
@@ -108,7 +49,7 @@ fn resources(input: &CheckInput<'_>, resource_type: &str) -> PolarsResult<Vec<Re
 fn per_resource(
     input: &CheckInput<'_>,
     resource_type: &str,
-    judge: impl Fn(&Resource) -> Outcome,
+    judge: impl Fn(&ConfigItem) -> Outcome,
 ) -> PolarsResult<Vec<Outcome>> {
     let found = resources(input, resource_type)?;
     if found.is_empty() {
@@ -123,7 +64,7 @@ fn per_resource(
 }
 
 fn pass_or_fail(
-    resource: &Resource,
+    resource: &ConfigItem,
     passed: bool,
     pass: &str,
     fail: &str,
@@ -136,34 +77,11 @@ fn pass_or_fail(
     }
 }
 
-fn statements(policy: &Value) -> Vec<Value> {
-    match &policy["Statement"] {
-        Value::Array(list) => list.clone(),
-        Value::Object(_) => vec![policy["Statement"].clone()],
-        _ => Vec::new(),
-    }
-}
-
-fn texts(value: &Value) -> Vec<String> {
-    match value {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(list) => list
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn anyone(principal: &Value) -> bool {
-    principal == "*" || texts(&principal["AWS"]).iter().any(|p| p == "*")
-}
-
 /// A statement that denies every S3 action to anyone over plain HTTP.
 fn denies_plain_http(statement: &Value) -> bool {
     let insecure = &statement["Condition"]["Bool"]["aws:SecureTransport"];
     statement["Effect"] == "Deny"
-        && anyone(&statement["Principal"])
+        && names_anyone(statement)
         && texts(&statement["Action"])
             .iter()
             .any(|a| a == "s3:*" || a == "*")
@@ -172,9 +90,8 @@ fn denies_plain_http(statement: &Value) -> bool {
 
 pub(crate) fn s3_deny_http(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>> {
     per_resource(input, "AWS::S3::Bucket", |bucket| {
-        let policy = decoded(&bucket.supplementary("BucketPolicy")["policyText"]);
-        let denying = statements(&policy)
-            .iter()
+        let policy = bucket.bucket_policy();
+        let denying = one_or_many(&policy["Statement"])
             .filter(|s| denies_plain_http(s))
             .count();
         pass_or_fail(
@@ -201,14 +118,6 @@ pub(crate) fn s3_mfa_delete(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>
     })
 }
 
-/// The four public access block settings that are not true.
-fn open_settings(block: &Value) -> Vec<&'static str> {
-    PUBLIC_ACCESS_SETTINGS
-        .into_iter()
-        .filter(|s| !truthy(&block[*s]))
-        .collect()
-}
-
 pub(crate) fn s3_account_public_access_block(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>> {
     let blocks = resources(input, "AWS::S3::AccountPublicAccessBlock")?;
     let Some(block) = blocks.first() else {
@@ -220,7 +129,7 @@ pub(crate) fn s3_account_public_access_block(input: &CheckInput<'_>) -> PolarsRe
             json!({}),
         )]);
     };
-    let open = open_settings(&block.configuration);
+    let open = public_access_settings_off(&block.configuration);
     let evidence = json!({"not_enabled": open});
     Ok(vec![if open.is_empty() {
         Outcome::new(
@@ -245,10 +154,10 @@ pub(crate) fn s3_account_public_access_block(input: &CheckInput<'_>) -> PolarsRe
 pub(crate) fn s3_bucket_public_access_block(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>> {
     let account_blocked = resources(input, "AWS::S3::AccountPublicAccessBlock")?
         .first()
-        .is_some_and(|b| open_settings(&b.configuration).is_empty());
+        .is_some_and(|b| public_access_settings_off(&b.configuration).is_empty());
     per_resource(input, "AWS::S3::Bucket", |bucket| {
         let block = bucket.supplementary("PublicAccessBlockConfiguration");
-        let open = open_settings(&block);
+        let open = public_access_settings_off(&block);
         let evidence = json!({"bucket_settings_off": open, "account_blocks_all": account_blocked});
         if open.is_empty() {
             bucket.outcome(
@@ -316,7 +225,7 @@ pub(crate) fn cloudtrail_multi_region(input: &CheckInput<'_>) -> PolarsResult<Ve
     let multi: Vec<String> = trails
         .iter()
         .filter(|t| truthy(&t.configuration["isMultiRegionTrail"]))
-        .map(Resource::label)
+        .map(ConfigItem::label)
         .collect();
     let evidence = json!({"trails": trails.len(), "multi_region_trails": multi});
     Ok(vec![if multi.is_empty() {
@@ -367,7 +276,7 @@ pub(crate) fn cloudtrail_kms(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome
 /// GetKeyRotationStatus, that no source makes), so such keys are UNKNOWN unless an item
 /// carries `KeyRotationStatus` in its supplementary configuration.
 pub(crate) fn kms_rotation(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>> {
-    let keys: Vec<Resource> = resources(input, "AWS::KMS::Key")?
+    let keys: Vec<ConfigItem> = resources(input, "AWS::KMS::Key")?
         .into_iter()
         .filter(|k| {
             let c = &k.configuration;
@@ -407,11 +316,14 @@ pub(crate) fn vpc_flow_logs(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>
     let mut logged: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for log in resources(input, "AWS::EC2::FlowLog")? {
         if let Some(target) = log.configuration["resourceId"].as_str() {
-            logged.entry(target.to_owned()).or_default().push(log.id);
+            logged
+                .entry(target.to_owned())
+                .or_default()
+                .push(log.resource_id);
         }
     }
     per_resource(input, "AWS::EC2::VPC", |vpc| {
-        let logs = logged.get(&vpc.id).cloned().unwrap_or_default();
+        let logs = logged.get(&vpc.resource_id).cloned().unwrap_or_default();
         pass_or_fail(
             vpc,
             !logs.is_empty(),
@@ -434,54 +346,28 @@ fn covers(protocol: &str, from: Option<i64>, to: Option<i64>, port: i64) -> bool
     }
 }
 
-/// A protocol as text, whether the item gives it as text or as a number.
-fn protocol_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Security group ingress rules open to `world` (`0.0.0.0/0` or `::/0`) on an admin
-/// port, with the admin ports each reaches.
+/// Security group ingress rules open to the world (`0.0.0.0/0`, or `::/0` when `ipv6`)
+/// on an admin port, with the admin ports each reaches.
 fn open_group_rules(group: &Value, ipv6: bool) -> Vec<Value> {
-    let mut open = Vec::new();
-    let Value::Array(rules) = &group["ipPermissions"] else {
-        return open;
-    };
-    for rule in rules {
-        let protocol = protocol_text(&rule["ipProtocol"]);
-        let world = if ipv6 {
-            rule["ipv6Ranges"]
-                .as_array()
+    let world = if ipv6 { WORLD_IPV6 } else { WORLD_IPV4 };
+    open_ingress(group)
+        .into_iter()
+        .filter(|rule| rule.cidr == world)
+        .filter_map(|rule| {
+            let ports: Vec<i64> = ADMIN_PORTS
                 .into_iter()
-                .flatten()
-                .any(|r| r["cidrIpv6"] == "::/0")
-        } else {
-            let listed = rule["ipv4Ranges"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|r| r["cidrIp"] == "0.0.0.0/0");
-            listed || texts(&rule["ipRanges"]).iter().any(|c| c == "0.0.0.0/0")
-        };
-        let (from, to) = (rule["fromPort"].as_i64(), rule["toPort"].as_i64());
-        let ports: Vec<i64> = ADMIN_PORTS
-            .into_iter()
-            .filter(|port| covers(&protocol, from, to, *port))
-            .collect();
-        if world && !ports.is_empty() {
-            open.push(
-                json!({"protocol": protocol, "from_port": from, "to_port": to,
-                             "admin_ports": ports}),
-            );
-        }
-    }
-    open
+                .filter(|port| covers(&rule.protocol, rule.from_port, rule.to_port, *port))
+                .collect();
+            (!ports.is_empty()).then(|| {
+                json!({"protocol": rule.protocol, "from_port": rule.from_port,
+                       "to_port": rule.to_port, "admin_ports": ports})
+            })
+        })
+        .collect()
 }
 
 fn security_groups_open(input: &CheckInput<'_>, ipv6: bool) -> PolarsResult<Vec<Outcome>> {
-    let world = if ipv6 { "::/0" } else { "0.0.0.0/0" };
+    let world = if ipv6 { WORLD_IPV6 } else { WORLD_IPV4 };
     per_resource(input, "AWS::EC2::SecurityGroup", |group| {
         let open = open_group_rules(&group.configuration, ipv6);
         pass_or_fail(
@@ -512,7 +398,7 @@ fn open_acl_ports(acl: &Value) -> Vec<i64> {
         .into_iter()
         .flatten()
         .filter(|e| !truthy(&e["egress"]))
-        .filter(|e| e["cidrBlock"] == "0.0.0.0/0" || e["ipv6CidrBlock"] == "::/0")
+        .filter(|e| e["cidrBlock"] == WORLD_IPV4 || e["ipv6CidrBlock"] == WORLD_IPV6)
         .collect();
     entries.sort_by_key(|e| e["ruleNumber"].as_i64().unwrap_or(i64::MAX));
     ADMIN_PORTS
@@ -546,7 +432,7 @@ pub(crate) fn nacl_admin_ports(input: &CheckInput<'_>) -> PolarsResult<Vec<Outco
 }
 
 pub(crate) fn default_security_group_closed(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>> {
-    let defaults: Vec<Resource> = resources(input, "AWS::EC2::SecurityGroup")?
+    let defaults: Vec<ConfigItem> = resources(input, "AWS::EC2::SecurityGroup")?
         .into_iter()
         .filter(|g| g.configuration["groupName"] == "default")
         .collect();
@@ -665,6 +551,7 @@ mod tests {
 
     use super::*;
     use crate::Frame;
+    use crate::config_items::PUBLIC_ACCESS_SETTINGS;
 
     const ACCOUNT: &str = "012345678901";
     const FIXTURE: &str = include_str!("../../../tests/fixtures/posture/config-snapshot.json");

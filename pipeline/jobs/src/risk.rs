@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::checks::{self, DAY_MS, Report};
+use crate::config_items::{
+    self, ConfigItem, OpenIngress, Select, aws_principals, conditioned, names_anyone, one_or_many,
+    open_ingress, public_access_settings_off,
+};
 use crate::{Frame, JobError, Snapshot};
 
 pub const RESOURCES: &str = "risk_resources";
@@ -55,7 +59,7 @@ pub const FACTORS: &[&str] = &[
     SENSITIVE_DATA,
 ];
 
-const CONFIG: &str = "config_resources";
+const CONFIG: &str = config_items::TABLE;
 const FINDINGS: &str = "securityhub_findings";
 const USERS: &str = "iam_users";
 const GROUPS: &str = "iam_groups";
@@ -802,12 +806,9 @@ fn trust_factors(policy: Option<&str>, organization: &BTreeSet<String>, found: &
         if statement["Effect"] != "Allow" {
             continue;
         }
-        let conditioned = statement
-            .get("Condition")
-            .is_some_and(|c| c.as_object().is_some_and(|o| !o.is_empty()));
         for principal in aws_principals(&statement["Principal"]) {
             if principal == "*" {
-                if !conditioned {
+                if !conditioned(statement) {
                     world.push(principal);
                 }
             } else if let Some(account) = principal_account(&principal)
@@ -825,22 +826,6 @@ fn trust_factors(policy: Option<&str>, organization: &BTreeSet<String>, found: &
     }
 }
 
-/// The `AWS` principals of a policy's `Principal` (`"*"` counts as `AWS: *`).
-fn aws_principals(principal: &Value) -> Vec<String> {
-    match principal {
-        Value::String(s) => vec![s.clone()],
-        Value::Object(map) => map
-            .get("AWS")
-            .map(|v| {
-                one_or_many(v)
-                    .filter_map(|p| p.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    }
-}
-
 /// The account of an `AWS` principal: a bare 12-digit id or an ARN's account field.
 fn principal_account(principal: &str) -> Option<String> {
     if principal.len() == 12 && principal.bytes().all(|b| b.is_ascii_digit()) {
@@ -850,116 +835,8 @@ fn principal_account(principal: &str) -> Option<String> {
     (!account.is_empty()).then(|| account.to_owned())
 }
 
-fn one_or_many(value: &Value) -> impl Iterator<Item = &Value> {
-    match value {
-        Value::Array(items) => items.iter().collect::<Vec<_>>(),
-        Value::Null => Vec::new(),
-        other => vec![other],
-    }
-    .into_iter()
-}
-
 // ---------------------------------------------------------------------------------------
 // Resources
-
-/// One configuration item of `config_resources` that is not deleted.
-#[derive(Debug, Clone)]
-struct Item {
-    resource_type: String,
-    resource_id: String,
-    arn: Option<String>,
-    name: Option<String>,
-    region: String,
-    tags: Option<BTreeMap<String, String>>,
-    configuration: Value,
-    supplementary: Value,
-}
-
-fn config_items(frame: &Frame) -> PolarsResult<Vec<Item>> {
-    let (types, ids, arns, names, regions, resource_regions, tags, configs, supps, deleted) = (
-        frame.strings("resource_type")?,
-        frame.strings("resource_id")?,
-        frame.strings("arn")?,
-        frame.strings("resource_name")?,
-        frame.strings("region")?,
-        frame.strings("resource_region")?,
-        frame.string_maps("tags")?,
-        frame.strings("configuration")?,
-        frame.strings("supplementary_configuration")?,
-        frame.bools("deleted")?,
-    );
-    let parse = |text: &Option<String>| {
-        text.as_deref()
-            .and_then(|t| serde_json::from_str(t).ok())
-            .unwrap_or(Value::Null)
-    };
-    Ok((0..types.len())
-        .filter(|i| deleted[*i] != Some(true))
-        .filter_map(|i| {
-            Some(Item {
-                resource_type: types[i].clone()?,
-                resource_id: ids[i].clone()?,
-                arn: arns[i].clone(),
-                name: names[i].clone(),
-                region: resource_regions[i]
-                    .clone()
-                    .or_else(|| regions[i].clone())
-                    .unwrap_or_else(|| "global".to_owned()),
-                tags: tags[i].clone(),
-                configuration: parse(&configs[i]),
-                supplementary: parse(&supps[i]),
-            })
-        })
-        .collect())
-}
-
-/// A JSON value that AWS may send either decoded or as JSON text.
-fn decoded(value: &Value) -> Value {
-    match value {
-        Value::String(text) => serde_json::from_str(text).unwrap_or(Value::Null),
-        other => other.clone(),
-    }
-}
-
-/// The ingress rules of a security group open to 0.0.0.0/0 or ::/0, described as
-/// `tcp 22-22 from 0.0.0.0/0` (`all` for every protocol).
-fn open_ingress(group: &Value) -> Vec<String> {
-    let mut open = Vec::new();
-    for permission in one_or_many(&group["ipPermissions"]) {
-        // Config records a rule's ranges twice, in the old `ipRanges` and the newer
-        // `ipv4Ranges` forms: a set keeps one of each.
-        let mut cidrs: BTreeSet<String> = BTreeSet::new();
-        for range in one_or_many(&permission["ipRanges"]) {
-            cidrs.extend(range.as_str().map(str::to_owned));
-            cidrs.extend(range["cidrIp"].as_str().map(str::to_owned));
-        }
-        for range in one_or_many(&permission["ipv4Ranges"]) {
-            cidrs.extend(range["cidrIp"].as_str().map(str::to_owned));
-        }
-        for range in one_or_many(&permission["ipv6Ranges"]) {
-            cidrs.extend(range["cidrIpv6"].as_str().map(str::to_owned));
-        }
-        let protocol = match &permission["ipProtocol"] {
-            Value::String(p) if p == "-1" => "all".to_owned(),
-            Value::String(p) => p.clone(),
-            Value::Number(n) if n.as_i64() == Some(-1) => "all".to_owned(),
-            other => other.to_string(),
-        };
-        let ports = match (
-            permission["fromPort"].as_i64(),
-            permission["toPort"].as_i64(),
-        ) {
-            (Some(from), Some(to)) if protocol != "all" => format!(" {from}-{to}"),
-            _ => String::new(),
-        };
-        for cidr in cidrs {
-            if cidr == "0.0.0.0/0" || cidr == "::/0" {
-                open.push(format!("{protocol}{ports} from {cidr}"));
-            }
-        }
-    }
-    open
-}
 
 /// The public IP of an instance or network interface, when it has one.
 fn public_ip(configuration: &Value) -> Option<String> {
@@ -990,35 +867,20 @@ fn attached_groups(configuration: &Value) -> BTreeSet<String> {
     groups
 }
 
-/// Block public access settings, bucket or account: (restrict public buckets, ignore
-/// public ACLs).
-fn public_access_block(block: &Value) -> (bool, bool) {
-    (
-        block["restrictPublicBuckets"].as_bool() == Some(true),
-        block["ignorePublicAcls"].as_bool() == Some(true),
-    )
-}
-
 /// Why a bucket is public: statements allowing anyone without a condition, and grants to
 /// everyone or to every AWS account.
-fn bucket_exposure(bucket: &Item) -> (Vec<Value>, Vec<String>) {
-    let policy = decoded(&bucket.supplementary["BucketPolicy"]["policyText"]);
+fn bucket_exposure(bucket: &ConfigItem) -> (Vec<Value>, Vec<String>) {
+    let policy = bucket.bucket_policy();
     let mut statements = Vec::new();
     for statement in one_or_many(&policy["Statement"]) {
-        let anyone = aws_principals(&statement["Principal"])
-            .iter()
-            .any(|p| p == "*");
-        let conditioned = statement
-            .get("Condition")
-            .is_some_and(|c| c.as_object().is_some_and(|o| !o.is_empty()));
-        if statement["Effect"] == "Allow" && anyone && !conditioned {
+        if statement["Effect"] == "Allow" && names_anyone(statement) && !conditioned(statement) {
             statements.push(json!({
                 "sid": statement["Sid"],
                 "action": statement["Action"],
             }));
         }
     }
-    let acl = decoded(&bucket.supplementary["AccessControlList"]);
+    let acl = bucket.supplementary("AccessControlList");
     let mut grants = Vec::new();
     for grant in one_or_many(&acl["grantList"]) {
         // Config names a group grantee `AllUsers`; the S3 API names it by URI.
@@ -1154,7 +1016,7 @@ fn resources(
     powers: &Powers,
 ) -> Result<Vec<(String, ResourceRow)>, JobError> {
     let items = match input.get(CONFIG) {
-        Some(frame) => config_items(frame).map_err(polars_err(CONFIG))?,
+        Some(frame) => config_items::read(frame, Select::default()).map_err(polars_err(CONFIG))?,
         None => Vec::new(),
     };
     let mut findings = match input.get(FINDINGS) {
@@ -1178,13 +1040,17 @@ fn resources(
     let open_groups: BTreeMap<&str, Vec<String>> = items
         .iter()
         .filter(|i| i.resource_type == "AWS::EC2::SecurityGroup")
-        .map(|i| (i.resource_id.as_str(), open_ingress(&i.configuration)))
+        .map(|i| {
+            let open = open_ingress(&i.configuration);
+            let described: Vec<String> = open.iter().map(OpenIngress::describe).collect();
+            (i.resource_id.as_str(), described)
+        })
         .filter(|(_, open)| !open.is_empty())
         .collect();
     let account_block = items
         .iter()
         .find(|i| i.resource_type == "AWS::S3::AccountPublicAccessBlock")
-        .map(|i| public_access_block(&i.configuration));
+        .map(|i| public_access_settings_off(&i.configuration));
 
     let mut rows = Vec::new();
     for item in &items {
@@ -1193,7 +1059,7 @@ fn resources(
             "AWS::EC2::Instance" | "AWS::EC2::NetworkInterface" => {
                 network_exposure(item, &open_groups, &mut found);
             }
-            "AWS::S3::Bucket" => bucket_factors(item, account_block, &mut found),
+            "AWS::S3::Bucket" => bucket_factors(item, account_block.as_deref(), &mut found),
             _ => {}
         }
         if item.resource_type == "AWS::EC2::Instance" {
@@ -1263,7 +1129,11 @@ fn resources(
 /// to the internet. Limitation: route tables, network ACLs and load balancers are not
 /// followed, so an instance without a public address is not counted as exposed even
 /// behind a public load balancer.
-fn network_exposure(item: &Item, open_groups: &BTreeMap<&str, Vec<String>>, found: &mut Found) {
+fn network_exposure(
+    item: &ConfigItem,
+    open_groups: &BTreeMap<&str, Vec<String>>,
+    found: &mut Found,
+) {
     let state = item.configuration["state"]["name"].as_str();
     if item.resource_type == "AWS::EC2::Instance" && state.is_some_and(|s| s != "running") {
         return;
@@ -1284,23 +1154,25 @@ fn network_exposure(item: &Item, open_groups: &BTreeMap<&str, Vec<String>>, foun
     }
 }
 
-fn bucket_factors(item: &Item, account_block: Option<(bool, bool)>, found: &mut Found) {
+/// A bucket public through its policy or ACL, unless the bucket's or the account's public
+/// access block (`account_off`: its settings that are off, `None` when not recorded)
+/// restricts public buckets or ignores public ACLs.
+fn bucket_factors(item: &ConfigItem, account_off: Option<&[&'static str]>, found: &mut Found) {
     let (statements, grants) = bucket_exposure(item);
-    let bucket_block = item
-        .supplementary
-        .get("PublicAccessBlockConfiguration")
-        .map(|b| public_access_block(&decoded(b)))
-        .unwrap_or((false, false));
-    let (account_restrict, account_ignore) = account_block.unwrap_or((false, false));
-    let policy_public = !(statements.is_empty() || bucket_block.0 || account_restrict);
-    let acl_public = !(grants.is_empty() || bucket_block.1 || account_ignore);
+    let bucket_off =
+        public_access_settings_off(&item.supplementary("PublicAccessBlockConfiguration"));
+    let on = |setting: &str| {
+        !bucket_off.contains(&setting) || account_off.is_some_and(|off| !off.contains(&setting))
+    };
+    let policy_public = !statements.is_empty() && !on("restrictPublicBuckets");
+    let acl_public = !grants.is_empty() && !on("ignorePublicAcls");
     if policy_public || acl_public {
         found.add(
             INTERNET_EXPOSED,
             json!({
                 "public_policy_statements": if policy_public { statements } else { Vec::new() },
                 "public_acl_grants": if acl_public { grants } else { Vec::new() },
-                "account_public_access_block_recorded": account_block.is_some(),
+                "account_public_access_block_recorded": account_off.is_some(),
             }),
         );
     }
@@ -1330,7 +1202,7 @@ fn instance_profile_roles(
 
 /// An instance's rights through its instance profile's role.
 fn instance_role(
-    item: &Item,
+    item: &ConfigItem,
     roles: &Option<BTreeMap<String, String>>,
     powers: &Powers,
     found: &mut Found,
@@ -1577,18 +1449,33 @@ mod tests {
         serde_json::from_str(&row.evidence).expect("evidence is JSON")
     }
 
-    fn identity<'a>(rows: &'a RiskRows, name: &str) -> &'a IdentityRow {
-        rows.identities[&(ACCOUNT.to_owned(), "global".to_owned())]
+    /// The one row of the account's `region` group that `is` picks; `what` names it when
+    /// there is none.
+    fn row_in<'a, T>(
+        groups: &'a Groups<T>,
+        region: &str,
+        what: &str,
+        is: impl Fn(&T) -> bool,
+    ) -> &'a T {
+        groups[&(ACCOUNT.to_owned(), region.to_owned())]
             .iter()
-            .find(|r| r.principal_name == name)
-            .unwrap_or_else(|| panic!("no identity {name}"))
+            .find(|r| is(r))
+            .unwrap_or_else(|| panic!("no {what}"))
+    }
+
+    fn identity<'a>(rows: &'a RiskRows, name: &str) -> &'a IdentityRow {
+        row_in(
+            &rows.identities,
+            "global",
+            &format!("identity {name}"),
+            |r| r.principal_name == name,
+        )
     }
 
     fn resource<'a>(rows: &'a RiskRows, region: &str, id: &str) -> &'a ResourceRow {
-        rows.resources[&(ACCOUNT.to_owned(), region.to_owned())]
-            .iter()
-            .find(|r| r.resource_id == id)
-            .unwrap_or_else(|| panic!("no resource {id}"))
+        row_in(&rows.resources, region, &format!("resource {id}"), |r| {
+            r.resource_id == id
+        })
     }
 
     fn arn(kind: &str, name: &str) -> String {
@@ -2310,10 +2197,9 @@ mod tests {
     }
 
     fn image<'a>(rows: &'a RiskRows, digest: &str) -> &'a ImageRow {
-        rows.images[&(ACCOUNT.to_owned(), "us-east-1".to_owned())]
-            .iter()
-            .find(|r| r.image_digest == digest)
-            .unwrap_or_else(|| panic!("no image {digest}"))
+        row_in(&rows.images, "us-east-1", &format!("image {digest}"), |r| {
+            r.image_digest == digest
+        })
     }
 
     #[test]
