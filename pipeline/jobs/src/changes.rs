@@ -76,11 +76,15 @@ pub struct ControlChange {
 const ACCOUNT_REGION: [&str; 2] = ["account_id", "region"];
 const RESOURCE_KEY: [&str; 4] = ["account_id", "region", "resource_type", "resource_id"];
 const FINDING_KEY: [&str; 3] = ["account_id", "region", "finding_id"];
-const CONTROL_KEY: [&str; 6] = [
+/// One control may judge several resource types (CIS 2.1.4 judges the account's public
+/// access block and each bucket's), and the account id then stands as the resource of
+/// each type's NOT_APPLICABLE or UNKNOWN row: the type is part of the key.
+const CONTROL_KEY: [&str; 7] = [
     "account_id",
     "region",
     "framework",
     "control_id",
+    "resource_type",
     "resource_id",
     "source",
 ];
@@ -939,6 +943,41 @@ mod tests {
         assert_eq!(
             controls(&first_snapshot).await.expect("changes"),
             Some(group_of_empty(A1, "global"))
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn control_judging_two_resource_types_pairs_each_type_with_itself() {
+        let lake = lake();
+        let [first, second]: [RunInfo; 2] = runs(2).try_into().expect("two runs");
+        let typed = |kind: &str, status: &'static str| ResultRow {
+            resource_type: kind.into(),
+            ..result("2.1.4", A1, status)
+        };
+        let rows = || {
+            results(vec![
+                typed("AWS::S3::AccountPublicAccessBlock", "NOT_APPLICABLE"),
+                typed("AWS::S3::Bucket", "UNKNOWN"),
+            ])
+        };
+        let groups: Groups<Value> = rows()
+            .iter()
+            .map(|(k, rows)| {
+                let rows = rows.iter().map(|r| serde_json::to_value(r).expect("json"));
+                (k.clone(), rows.collect())
+            })
+            .collect();
+        commit(&lake, &first, RESULTS, groups).await;
+        commit(&lake, &second, CONFIG, group(A1, EU, vec![])).await;
+
+        let mut snapshot = Snapshot::as_of_run(&lake, &second.run_id)
+            .await
+            .expect("snapshot");
+        snapshot.hand_over(crate::compliance::results_frame(&rows()).expect("frame"));
+        assert_eq!(
+            controls(&snapshot).await.expect("changes"),
+            Some(group_of_empty(A1, "global")),
+            "the same statuses under the same types are no change"
         );
     }
 }
