@@ -614,6 +614,7 @@ mod tests {
             lake: lake.clone(),
             run: run.clone(),
             options: Arc::default(),
+            accounts: groups.keys().map(|(account, _)| account.clone()).collect(),
         };
         let outputs = write_rows(&ctx, "test", table, &groups)
             .await

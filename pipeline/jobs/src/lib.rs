@@ -33,6 +33,10 @@ pub struct JobContext {
     pub lake: Lake,
     pub run: RunInfo,
     pub options: std::sync::Arc<JobsOptions>,
+    /// The accounts the run covered. A job writes snapshots for these alone: jobs over a
+    /// run that read some accounts (an import of one account's files, a shard) must not
+    /// replace the snapshots of the others with rows computed from older data.
+    pub accounts: std::collections::BTreeSet<String>,
 }
 
 /// The `[jobs]` section of the config: what the jobs read besides the lake. Every field
@@ -240,6 +244,15 @@ pub async fn write_rows<T: Serialize>(
     let mut encoder = RowEncoder::new(ctx.lake.catalog(), table).map_err(lake_err)?;
     let mut outputs = Vec::new();
     for ((account_id, region), rows) in groups {
+        if !ctx.accounts.contains(account_id) {
+            tracing::debug!(
+                job,
+                table,
+                account_id,
+                "Not written: the run did not cover the account"
+            );
+            continue;
+        }
         let common = CommonColumns {
             run_id: ctx.run.run_id.clone(),
             snapshot_at: ctx.run.snapshot_millis(),
@@ -264,8 +277,13 @@ pub async fn write_rows<T: Serialize>(
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
+    use std::sync::Arc;
 
-    use super::JobsOptions;
+    use lakewarden_lake::Lake;
+    use object_store::memory::InMemory;
+    use object_store::path::Path;
+
+    use super::*;
 
     #[test]
     fn jobs_options_name_the_custom_controls_folder_and_refuse_unknown_fields() {
@@ -280,5 +298,36 @@ mod tests {
         let error =
             toml::from_str::<JobsOptions>("custom_control = \"x\"\n").expect_err("unknown field");
         assert!(error.to_string().contains("custom_control"), "{error}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn jobs_over_a_run_write_no_snapshot_for_accounts_it_did_not_cover() {
+        let lake =
+            Lake::new("memory://", Arc::new(InMemory::new()), Path::from("lake")).expect("lake");
+        let ctx = JobContext {
+            lake,
+            run: RunInfo::start(chrono::Utc::now()),
+            options: Arc::default(),
+            accounts: ["012345678901".to_owned()].into(),
+        };
+        let row = |control: &str| compliance::SummaryRow {
+            framework: "aws-securityhub".into(),
+            framework_version: String::new(),
+            control_id: Some(control.into()),
+            passed: 1,
+            failed: 0,
+            unknown: 0,
+            not_applicable: 0,
+            score: Some(100.0),
+        };
+        let groups = BTreeMap::from([
+            (("012345678901".into(), "global".into()), vec![row("IAM.1")]),
+            (("111111111111".into(), "global".into()), vec![row("IAM.2")]),
+        ]);
+        let outputs = write_rows(&ctx, "test", compliance::SUMMARY, &groups)
+            .await
+            .expect("written");
+        let written: Vec<&str> = outputs.iter().map(|o| o.account_id.as_str()).collect();
+        assert_eq!(written, ["012345678901"]);
     }
 }

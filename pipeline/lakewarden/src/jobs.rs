@@ -44,6 +44,7 @@ pub async fn run_jobs(
             lake: lake.clone(),
             run: run.clone(),
             options: std::sync::Arc::new(options.clone()),
+            accounts: snapshot.accounts.clone(),
         };
         let mut summary = JobsSummary {
             run_id: run_id.to_owned(),
