@@ -876,6 +876,17 @@ mod tests {
         }
     }
 
+    /// Result rows as the JSON rows `commit` writes.
+    fn as_json(results: &BTreeMap<(String, String), Vec<ResultRow>>) -> Groups<Value> {
+        results
+            .iter()
+            .map(|(k, rows)| {
+                let rows = rows.iter().map(|r| serde_json::to_value(r).expect("json"));
+                (k.clone(), rows.collect())
+            })
+            .collect()
+    }
+
     fn results(rows: Vec<ResultRow>) -> BTreeMap<(String, String), Vec<ResultRow>> {
         BTreeMap::from([((A1.to_owned(), "global".to_owned()), rows)])
     }
@@ -891,14 +902,7 @@ mod tests {
             result("1.14", "same", "FAIL"),
             result("1.14", "dropped", "FAIL"),
         ]);
-        let groups: Groups<Value> = previous
-            .iter()
-            .map(|(k, rows)| {
-                let rows = rows.iter().map(|r| serde_json::to_value(r).expect("json"));
-                (k.clone(), rows.collect())
-            })
-            .collect();
-        commit(&lake, &first, RESULTS, groups).await;
+        commit(&lake, &first, RESULTS, as_json(&previous)).await;
         // The second run's extract commit, so that the run exists.
         commit(&lake, &second, CONFIG, group(A1, EU, vec![])).await;
 
@@ -961,14 +965,7 @@ mod tests {
                 typed("AWS::S3::Bucket", "UNKNOWN"),
             ])
         };
-        let groups: Groups<Value> = rows()
-            .iter()
-            .map(|(k, rows)| {
-                let rows = rows.iter().map(|r| serde_json::to_value(r).expect("json"));
-                (k.clone(), rows.collect())
-            })
-            .collect();
-        commit(&lake, &first, RESULTS, groups).await;
+        commit(&lake, &first, RESULTS, as_json(&rows())).await;
         commit(&lake, &second, CONFIG, group(A1, EU, vec![])).await;
 
         let mut snapshot = Snapshot::as_of_run(&lake, &second.run_id)
