@@ -284,6 +284,8 @@ fn posture_answers() -> Vec<(String, String, String, String, String)> {
         ),
         ("2.3.1", db, closed_db.clone(), east, "PASS"),
         ("2.3.1", db, open_db.clone(), east, "FAIL"),
+        ("2.3.2", db, closed_db.clone(), east, "PASS"),
+        ("2.3.2", db, open_db.clone(), east, "FAIL"),
         ("2.3.3", db, closed_db, east, "PASS"),
         ("2.3.3", db, open_db, east, "FAIL"),
         ("3.1", "AWS::::Account", account.clone(), "global", "PASS"),

@@ -207,6 +207,19 @@ pub(crate) fn rds_encrypted(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>
     })
 }
 
+pub(crate) fn rds_auto_minor_upgrade(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>> {
+    per_resource(input, "AWS::RDS::DBInstance", |db| {
+        let upgrade = &db.configuration["autoMinorVersionUpgrade"];
+        pass_or_fail(
+            db,
+            truthy(upgrade),
+            "minor engine upgrades are applied automatically",
+            "minor engine upgrades are not applied automatically",
+            json!({"auto_minor_version_upgrade": upgrade}),
+        )
+    })
+}
+
 pub(crate) fn rds_not_public(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>> {
     per_resource(input, "AWS::RDS::DBInstance", |db| {
         let public = &db.configuration["publiclyAccessible"];
@@ -664,7 +677,7 @@ mod tests {
 
     /// Every check of sections 2–5 that reads configuration items, which the fixture has
     /// at least one resource for each of.
-    const CONFIG_CHECKS: [(&str, Check); 16] = [
+    const CONFIG_CHECKS: [(&str, Check); 17] = [
         ("s3_deny_http", s3_deny_http),
         ("s3_mfa_delete", s3_mfa_delete),
         (
@@ -676,6 +689,7 @@ mod tests {
             s3_bucket_public_access_block,
         ),
         ("rds_encrypted", rds_encrypted),
+        ("rds_auto_minor_upgrade", rds_auto_minor_upgrade),
         ("rds_not_public", rds_not_public),
         ("cloudtrail_multi_region", cloudtrail_multi_region),
         ("cloudtrail_log_validation", cloudtrail_log_validation),
@@ -752,6 +766,10 @@ mod tests {
         use Status::*;
         assert_eq!(
             on_fixture(rds_encrypted),
+            [row(OPEN_DB, Fail), row(CLOSED_DB, Pass)]
+        );
+        assert_eq!(
+            on_fixture(rds_auto_minor_upgrade),
             [row(OPEN_DB, Fail), row(CLOSED_DB, Pass)]
         );
         assert_eq!(
