@@ -299,6 +299,7 @@ fn posture_answers() -> Vec<(String, String, String, String, String)> {
             "ap-southeast-2",
             "FAIL",
         ),
+        ("3.4", "AWS::CloudTrail::Trail", trail.clone(), east, "FAIL"),
         ("3.5", "AWS::CloudTrail::Trail", trail, east, "FAIL"),
         ("3.6", "AWS::KMS::Key", key, east, "UNKNOWN"),
         (

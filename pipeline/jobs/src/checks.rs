@@ -117,6 +117,7 @@ pub fn check(name: &str) -> Option<Check> {
         "s3_bucket_public_access_block" => posture::s3_bucket_public_access_block,
         "ebs_default_encryption" => posture::ebs_default_encryption,
         "rds_encrypted" => posture::rds_encrypted,
+        "cloudtrail_bucket_logging" => posture::cloudtrail_bucket_logging,
         "rds_auto_minor_upgrade" => posture::rds_auto_minor_upgrade,
         "rds_not_public" => posture::rds_not_public,
         "cloudtrail_multi_region" => posture::cloudtrail_multi_region,

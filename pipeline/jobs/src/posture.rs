@@ -284,6 +284,38 @@ pub(crate) fn cloudtrail_kms(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome
     })
 }
 
+/// Server access logging on the bucket each trail delivers to. A trail whose bucket AWS
+/// Config did not record in this account (a central logging account's bucket, say) is
+/// UNKNOWN: the bucket's settings are not in this account's snapshot.
+pub(crate) fn cloudtrail_bucket_logging(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>> {
+    let buckets = resources(input, "AWS::S3::Bucket")?;
+    per_resource(input, "AWS::CloudTrail::Trail", |trail| {
+        let name = trail.configuration["s3BucketName"]
+            .as_str()
+            .unwrap_or_default();
+        let Some(bucket) = buckets.iter().find(|b| {
+            !name.is_empty() && (b.resource_id == name || b.name.as_deref() == Some(name))
+        }) else {
+            return trail.outcome(
+                Status::Unknown,
+                "AWS Config recorded no bucket of this name in the account",
+                json!({"s3_bucket_name": name}),
+            );
+        };
+        let logging = bucket.supplementary("BucketLoggingConfiguration");
+        let target = logging["destinationBucketName"]
+            .as_str()
+            .unwrap_or_default();
+        pass_or_fail(
+            trail,
+            !target.is_empty(),
+            "the trail's bucket logs access requests",
+            "the trail's bucket does not log access requests",
+            json!({"s3_bucket_name": name, "access_log_bucket": (!target.is_empty()).then_some(target)}),
+        )
+    })
+}
+
 /// Rotation of enabled, symmetric customer managed keys. Limitation: AWS Config's
 /// `AWS::KMS::Key` item does not carry the rotation status (it is a separate KMS call,
 /// GetKeyRotationStatus, that no source makes), so such keys are UNKNOWN unless an item
@@ -677,7 +709,7 @@ mod tests {
 
     /// Every check of sections 2–5 that reads configuration items, which the fixture has
     /// at least one resource for each of.
-    const CONFIG_CHECKS: [(&str, Check); 17] = [
+    const CONFIG_CHECKS: [(&str, Check); 18] = [
         ("s3_deny_http", s3_deny_http),
         ("s3_mfa_delete", s3_mfa_delete),
         (
@@ -694,6 +726,7 @@ mod tests {
         ("cloudtrail_multi_region", cloudtrail_multi_region),
         ("cloudtrail_log_validation", cloudtrail_log_validation),
         ("cloudtrail_kms", cloudtrail_kms),
+        ("cloudtrail_bucket_logging", cloudtrail_bucket_logging),
         ("kms_rotation", kms_rotation),
         ("vpc_flow_logs", vpc_flow_logs),
         ("nacl_admin_ports", nacl_admin_ports),
@@ -779,6 +812,7 @@ mod tests {
         assert_eq!(on_fixture(cloudtrail_multi_region), [account(Pass)]);
         assert_eq!(on_fixture(cloudtrail_log_validation), [row(TRAIL, Fail)]);
         assert_eq!(on_fixture(cloudtrail_kms), [row(TRAIL, Fail)]);
+        assert_eq!(on_fixture(cloudtrail_bucket_logging), [row(TRAIL, Fail)]);
         assert_eq!(on_fixture(kms_rotation), [row(KEY, Unknown)]);
         assert_eq!(
             on_fixture(vpc_flow_logs),
@@ -788,6 +822,30 @@ mod tests {
             ]
         );
         assert_eq!(on_fixture(ebs_default_encryption), [account(Unknown)]);
+    }
+
+    #[test]
+    fn trail_bucket_logging_passes_when_the_bucket_logs_and_is_unknown_when_unrecorded() {
+        let mut items = fixture_items();
+        for item in &mut items {
+            if item["resourceName"] == "lakewarden-known-private" {
+                item["supplementaryConfiguration"]["BucketLoggingConfiguration"] =
+                    json!({"destinationBucketName": "access-logs", "logFilePrefix": "trail/"});
+            }
+        }
+        assert_eq!(
+            on_items(cloudtrail_bucket_logging, &items),
+            [row(TRAIL, Status::Pass)]
+        );
+        for item in &mut items {
+            if item["resourceType"] == "AWS::CloudTrail::Trail" {
+                item["configuration"]["s3BucketName"] = json!("central-logging-bucket");
+            }
+        }
+        assert_eq!(
+            on_items(cloudtrail_bucket_logging, &items),
+            [row(TRAIL, Status::Unknown)]
+        );
     }
 
     #[test]
