@@ -168,6 +168,25 @@ mod tests {
         };
     }
 
+    /// Every record batch of a written table output, in file order.
+    async fn written_batches(
+        lake: &Lake,
+        output: &lakewarden_lake::TableOutput,
+    ) -> Vec<arrow::array::RecordBatch> {
+        let snapshot = CommittedSnapshot {
+            run_id: String::new(),
+            snapshot_at: 0,
+            files: output.files.clone(),
+            rows: i64::try_from(output.rows).expect("row count"),
+        };
+        lakewarden_lake::read_snapshot(lake, FINDINGS, &snapshot, None)
+            .await
+            .expect("stream")
+            .try_collect()
+            .await
+            .expect("batches")
+    }
+
     fn lake() -> Lake {
         let store = Arc::new(object_store::memory::InMemory::new());
         Lake::new("memory://", store, object_store::path::Path::from("lake")).expect("lake")
@@ -280,18 +299,7 @@ mod tests {
         let TableResult::Written(output) = &results[0].tables[0] else {
             panic!("written");
         };
-        let snapshot = CommittedSnapshot {
-            run_id: String::new(),
-            snapshot_at: 0,
-            files: output.files.clone(),
-            rows: 1,
-        };
-        let batches: Vec<_> = lakewarden_lake::read_snapshot(&lake, FINDINGS, &snapshot, None)
-            .await
-            .expect("stream")
-            .try_collect()
-            .await
-            .expect("batches");
+        let batches = written_batches(&lake, output).await;
         let declared = lake.catalog().arrow_schema(FINDINGS).expect("schema");
         assert_eq!(batches[0].schema(), declared);
         let fields = batches[0]
@@ -431,18 +439,7 @@ mod tests {
                 output.files.len(),
                 "no file of the first pass is left"
             );
-            let snapshot = CommittedSnapshot {
-                run_id: String::new(),
-                snapshot_at: 0,
-                files: output.files.clone(),
-                rows: 2500,
-            };
-            let batches: Vec<_> = lakewarden_lake::read_snapshot(&lake, FINDINGS, &snapshot, None)
-                .await
-                .expect("stream")
-                .try_collect()
-                .await
-                .expect("batches");
+            let batches = written_batches(&lake, output).await;
             let mut titles: Vec<String> = batches
                 .iter()
                 .flat_map(|batch| {
