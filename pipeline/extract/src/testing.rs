@@ -34,6 +34,37 @@ pub fn recorded(
     ReplayEvent::new(Request::new(SdkBody::empty()), response)
 }
 
+/// The SDK configuration of every replay test: the replay client as the only connection,
+/// static dummy credentials, `us-east-1`, and the SDK's standard retries with the backoff
+/// cut to milliseconds, so a retried attempt costs nothing in a test. A service client
+/// is `Client::new(&replay_sdk_config(..))`.
+pub fn replay_sdk_config(
+    replay: &aws_smithy_http_client::test_util::StaticReplayClient,
+    max_attempts: u32,
+) -> aws_types::SdkConfig {
+    let credentials = aws_sdk_iam::config::Credentials::new(
+        "AKIAIOSFODNN7EXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        None,
+        None,
+        "replay",
+    );
+    aws_types::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new("us-east-1"))
+        .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(
+            credentials,
+        ))
+        .retry_config(
+            aws_smithy_types::retry::RetryConfig::standard()
+                .with_max_attempts(max_attempts)
+                .with_initial_backoff(std::time::Duration::from_millis(1))
+                .with_max_backoff(std::time::Duration::from_millis(5)),
+        )
+        .http_client(replay.clone())
+        .build()
+}
+
 /// A lake in memory, rooted at `lake/`.
 pub fn memory_lake() -> Lake {
     let store = Arc::new(object_store::memory::InMemory::new());

@@ -11,8 +11,6 @@ use std::time::Duration;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use aws_sdk_config::Client;
-use aws_sdk_config::config::retry::RetryConfig;
-use aws_sdk_config::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_config::types::ResourceType;
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use lakewarden_lake::{Lake, RunInfo};
@@ -47,32 +45,8 @@ fn ok(body: &str) -> ReplayEvent {
     answer(200, body)
 }
 
-fn credentials() -> Credentials {
-    Credentials::new(
-        "AKIAIOSFODNN7EXAMPLE",
-        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        None,
-        None,
-        "replay",
-    )
-}
-
-fn retry() -> RetryConfig {
-    RetryConfig::standard()
-        .with_max_attempts(2)
-        .with_initial_backoff(Duration::from_millis(1))
-        .with_max_backoff(Duration::from_millis(2))
-}
-
 fn client(replay: &StaticReplayClient) -> Client {
-    let config = aws_sdk_config::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials())
-        .retry_config(retry())
-        .http_client(replay.clone())
-        .build();
-    Client::from_conf(config)
+    Client::new(&crate::testing::replay_sdk_config(replay, 2))
 }
 
 struct TestLake {
@@ -504,15 +478,7 @@ async fn extract_with(
     let lake = TestLake::new();
     let replay = StaticReplayClient::new(answers);
     let mut ctx = context();
-    ctx.sdk = aws_types::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(
-            credentials(),
-        ))
-        .retry_config(retry())
-        .http_client(replay.clone())
-        .build();
+    ctx.sdk = crate::testing::replay_sdk_config(&replay, 2);
     let mut out = SourceOutput::new(&lake.lake, "config", &ctx);
     ConfigSource::new(options)
         .extract(&ctx, &mut out)

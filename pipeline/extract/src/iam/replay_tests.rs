@@ -10,8 +10,6 @@
 use std::time::Duration;
 
 use aws_sdk_iam::Client;
-use aws_sdk_iam::config::retry::RetryConfig;
-use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use lakewarden_lake::{Lake, RunInfo};
@@ -68,25 +66,7 @@ fn ok(body: &str) -> ReplayEvent {
 /// SDK's standard mode with the backoff cut to a millisecond, so a retried attempt costs
 /// nothing in a test.
 fn client(replay: &StaticReplayClient) -> Client {
-    let config = aws_sdk_iam::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            None,
-            None,
-            "replay",
-        ))
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(3)
-                .with_initial_backoff(Duration::from_millis(1))
-                .with_max_backoff(Duration::from_millis(5)),
-        )
-        .http_client(replay.clone())
-        .build();
-    Client::from_conf(config)
+    Client::new(&crate::testing::replay_sdk_config(replay, 3))
 }
 
 /// A lake in memory.

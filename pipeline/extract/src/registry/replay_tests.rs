@@ -10,8 +10,6 @@ use std::time::Duration;
 use arrow::json::WriterBuilder;
 use arrow::json::writer::JsonArray;
 use aws_sdk_ecr::Client;
-use aws_sdk_ecr::config::retry::RetryConfig;
-use aws_sdk_ecr::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use lakewarden_lake::{Lake, RunInfo};
 use object_store::ObjectStoreExt;
@@ -57,25 +55,7 @@ fn answer(status: u16, body: &str) -> ReplayEvent {
 }
 
 fn client(replay: &StaticReplayClient) -> Client {
-    let config = aws_sdk_ecr::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            None,
-            None,
-            "replay",
-        ))
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(2)
-                .with_initial_backoff(Duration::from_millis(1))
-                .with_max_backoff(Duration::from_millis(5)),
-        )
-        .http_client(replay.clone())
-        .build();
-    Client::from_conf(config)
+    Client::new(&crate::testing::replay_sdk_config(replay, 2))
 }
 
 fn context() -> SourceContext {

@@ -9,13 +9,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::TimestampMillisecondType;
 use aws_sdk_securityhub::Client;
-use aws_sdk_securityhub::config::retry::RetryConfig;
-use aws_sdk_securityhub::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use chrono::TimeZone;
@@ -65,25 +62,7 @@ fn throttled() -> ReplayEvent {
 /// A client whose only connection is the replay client: standard retries, three attempts,
 /// backoff cut to a millisecond.
 fn client(replay: &StaticReplayClient) -> Client {
-    let config = aws_sdk_securityhub::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            None,
-            None,
-            "replay",
-        ))
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(3)
-                .with_initial_backoff(Duration::from_millis(1))
-                .with_max_backoff(Duration::from_millis(5)),
-        )
-        .http_client(replay.clone())
-        .build();
-    Client::from_conf(config)
+    Client::new(&crate::testing::replay_sdk_config(replay, 3))
 }
 
 /// A context for a run that started at `started` (milliseconds UTC).
