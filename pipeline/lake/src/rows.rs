@@ -31,10 +31,14 @@ struct WithCommon<'a, T> {
 }
 
 /// Encodes `serde` rows into record batches of one table.
+///
+/// The JSON decoder behind it is built for each call, sized to that call's rows: a kept
+/// decoder holds buffers for a whole batch (about a megabyte for a wide table), and a
+/// source writing to thousands of account and region partitions keeps an encoder for
+/// each, so kept buffers would grow with the number of partitions.
 pub struct RowEncoder {
     table: String,
     schema: SchemaRef,
-    decoder: Decoder,
 }
 
 impl std::fmt::Debug for RowEncoder {
@@ -48,22 +52,28 @@ impl std::fmt::Debug for RowEncoder {
 impl RowEncoder {
     pub fn new(catalog: &Catalog, table: &str) -> Result<Self, LakeError> {
         let schema = catalog.arrow_schema(table)?;
-        let decoder = ReaderBuilder::new(schema.clone())
-            .with_strict_mode(true)
-            .build_decoder()
-            .map_err(|source| LakeError::Arrow {
-                table: table.to_owned(),
-                source,
-            })?;
-        Ok(Self {
+        let encoder = Self {
             table: table.to_owned(),
             schema,
-            decoder,
-        })
+        };
+        // Build a decoder once here so a schema it cannot take fails at construction.
+        encoder.decoder(1)?;
+        Ok(encoder)
     }
 
     pub fn schema(&self) -> &SchemaRef {
         &self.schema
+    }
+
+    fn decoder(&self, rows: usize) -> Result<Decoder, LakeError> {
+        ReaderBuilder::new(self.schema.clone())
+            .with_strict_mode(true)
+            .with_batch_size(rows.max(1))
+            .build_decoder()
+            .map_err(|source| LakeError::Arrow {
+                table: self.table.clone(),
+                source,
+            })
     }
 
     /// Encode rows that lack the common columns, adding them from `common`.
@@ -86,8 +96,9 @@ impl RowEncoder {
         if rows.is_empty() {
             return Ok(RecordBatch::new_empty(self.schema.clone()));
         }
-        self.decoder.serialize(rows).map_err(encode_err)?;
-        let batch = self.decoder.flush().map_err(|source| LakeError::Encode {
+        let mut decoder = self.decoder(rows.len())?;
+        decoder.serialize(rows).map_err(encode_err)?;
+        let batch = decoder.flush().map_err(|source| LakeError::Encode {
             table: self.table.clone(),
             source,
         })?;
