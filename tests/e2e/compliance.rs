@@ -255,6 +255,10 @@ fn posture_answers() -> Vec<(String, String, String, String, String)> {
     let trail = format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/known-trail");
     let key = format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/0aaaaaaa-0000-4000-8000-000000000001");
     let sg = |n: u8| ec2("security-group", &format!("sg-0aaaaaaaaaaaa000{n}"));
+    let rtb = |n: u8| ec2("route-table", &format!("rtb-0aaaaaaaaaaaa000{n}"));
+    let efs = |n: u8| {
+        format!("arn:aws:elasticfilesystem:us-east-1:{ACCOUNT}:file-system/fs-0aaaaaaaaaaaa000{n}")
+    };
     let (bucket, db, group) = (
         "AWS::S3::Bucket",
         "AWS::RDS::DBInstance",
@@ -288,6 +292,9 @@ fn posture_answers() -> Vec<(String, String, String, String, String)> {
         ("2.3.2", db, open_db.clone(), east, "FAIL"),
         ("2.3.3", db, closed_db, east, "PASS"),
         ("2.3.3", db, open_db, east, "FAIL"),
+        // fs-0aaaaaaaaaaaa0009 is deleted (and unencrypted): no row.
+        ("2.4.1", "AWS::EFS::FileSystem", efs(1), east, "PASS"),
+        ("2.4.1", "AWS::EFS::FileSystem", efs(2), east, "FAIL"),
         ("3.1", "AWS::::Account", account.clone(), "global", "PASS"),
         ("3.2", "AWS::CloudTrail::Trail", trail.clone(), east, "FAIL"),
         // Config found no recorder in ap-southeast-2. The import's (empty) coverage is
@@ -316,6 +323,10 @@ fn posture_answers() -> Vec<(String, String, String, String, String)> {
             east,
             "PASS",
         ),
+        // The live trail keeps the default event selector; the deleted one with custom
+        // selectors is not counted.
+        ("3.8", "AWS::::Account", account.clone(), "global", "FAIL"),
+        ("3.9", "AWS::::Account", account.clone(), "global", "FAIL"),
         // The Security Hub source did not read the region Config read: UNKNOWN, never PASS.
         (
             "4.16",
@@ -346,6 +357,10 @@ fn posture_answers() -> Vec<(String, String, String, String, String)> {
         ("5.3", group, sg(2), east, "PASS"),
         ("5.3", group, sg(3), east, "PASS"),
         ("5.4", group, sg(3), east, "FAIL"),
+        // rtb-0aaaaaaaaaaaa0009 is deleted (::/0 through the peering): no row.
+        ("5.5", "AWS::EC2::RouteTable", rtb(1), east, "FAIL"),
+        ("5.5", "AWS::EC2::RouteTable", rtb(2), east, "PASS"),
+        ("5.5", "AWS::EC2::RouteTable", rtb(3), east, "PASS"),
     ];
     rows.into_iter()
         .map(|(c, t, r, g, s)| (c.to_owned(), t.to_owned(), r, g.to_owned(), s.to_owned()))

@@ -1,4 +1,4 @@
-//! The checks of CIS sections 2–5: S3, EBS, RDS, CloudTrail, KMS, VPC and network
+//! The checks of CIS sections 2–5: S3, EBS, RDS, EFS, CloudTrail, KMS, VPC and network
 //! controls judged from AWS Config's configuration items (`config_resources`), and the
 //! regional service checks judged from `lake_coverage`.
 //!
@@ -233,6 +233,33 @@ pub(crate) fn rds_not_public(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome
     })
 }
 
+/// Encryption at rest of EFS file systems. AWS Config records `AWS::EFS::FileSystem` in
+/// CloudFormation's property names (`Encrypted`, `KmsKeyId`), not the camel case of the
+/// older EC2 and RDS items. An item without `Encrypted` is UNKNOWN: absence says nothing.
+pub(crate) fn efs_encrypted(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>> {
+    per_resource(input, "AWS::EFS::FileSystem", |fs| {
+        let encrypted = &fs.configuration["Encrypted"];
+        let key = fs.configuration["KmsKeyId"]
+            .as_str()
+            .filter(|k| !k.is_empty());
+        let evidence = json!({"encrypted": encrypted, "kms_key_id": key});
+        if encrypted.is_null() {
+            return fs.outcome(
+                Status::Unknown,
+                "the configuration item does not say whether the file system is encrypted",
+                evidence,
+            );
+        }
+        pass_or_fail(
+            fs,
+            truthy(encrypted),
+            "the file system is encrypted at rest",
+            "the file system is not encrypted at rest",
+            evidence,
+        )
+    })
+}
+
 pub(crate) fn cloudtrail_multi_region(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>> {
     let trails = resources(input, "AWS::CloudTrail::Trail")?;
     let multi: Vec<String> = trails
@@ -314,6 +341,81 @@ pub(crate) fn cloudtrail_bucket_logging(input: &CheckInput<'_>) -> PolarsResult<
             json!({"s3_bucket_name": name, "access_log_bucket": (!target.is_empty()).then_some(target)}),
         )
     })
+}
+
+/// Whether some multi-region trail logs S3 object-level events of one kind (`write` for
+/// 3.8, `read` for 3.9), for the account. Limitation: AWS Config's trail item carries no
+/// event selectors (they come from CloudTrail's GetEventSelectors, which no source
+/// calls), only `hasCustomEventSelectors`, so this never passes. A trail without custom
+/// selectors logs with the default one, management events only, so an account whose
+/// multi-region trails all say `hasCustomEventSelectors: false` (or that has none) fails;
+/// one with a multi-region trail that has custom selectors, or does not say, is UNKNOWN.
+fn s3_data_events(input: &CheckInput<'_>, kind: &str) -> PolarsResult<Vec<Outcome>> {
+    let multi: Vec<ConfigItem> = resources(input, "AWS::CloudTrail::Trail")?
+        .into_iter()
+        .filter(|t| truthy(&t.configuration["isMultiRegionTrail"]))
+        .collect();
+    let defaults: Vec<String> = multi
+        .iter()
+        .filter(|t| says_false(&t.configuration["hasCustomEventSelectors"]))
+        .map(ConfigItem::label)
+        .collect();
+    let undecided: Vec<String> = multi
+        .iter()
+        .map(ConfigItem::label)
+        .filter(|label| !defaults.contains(label))
+        .collect();
+    let evidence = json!({
+        "data_event_kind": kind,
+        "multi_region_trails_default_selectors": defaults,
+        "multi_region_trails_selectors_not_recorded": undecided,
+    });
+    let (status, reason) = if multi.is_empty() {
+        (
+            Status::Fail,
+            format!("AWS Config recorded no multi-region trail to log S3 {kind} events"),
+        )
+    } else if undecided.is_empty() {
+        (
+            Status::Fail,
+            format!(
+                "every multi-region trail has only the default event selector (management \
+                 events), so none logs S3 {kind} events"
+            ),
+        )
+    } else {
+        (
+            Status::Unknown,
+            format!(
+                "AWS Config's trail item does not carry event selectors, so whether a \
+                 multi-region trail with custom selectors logs S3 {kind} events for every \
+                 bucket is not known"
+            ),
+        )
+    };
+    Ok(vec![Outcome::new(
+        input.account_id,
+        status,
+        reason,
+        evidence,
+    )])
+}
+
+/// `false`, or the text `"false"`; a missing value is neither true nor false.
+fn says_false(value: &Value) -> bool {
+    match value {
+        Value::Bool(b) => !b,
+        Value::String(s) => s.eq_ignore_ascii_case("false"),
+        _ => false,
+    }
+}
+
+pub(crate) fn s3_object_write_logging(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>> {
+    s3_data_events(input, "write")
+}
+
+pub(crate) fn s3_object_read_logging(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>> {
+    s3_data_events(input, "read")
 }
 
 /// Rotation of enabled, symmetric customer managed keys. Limitation: AWS Config's
@@ -508,6 +610,60 @@ pub(crate) fn default_security_group_closed(input: &CheckInput<'_>) -> PolarsRes
         .collect())
 }
 
+/// The routes of a route table's configuration that go through a VPC peering connection,
+/// as `{destination, vpc_peering_connection_id}`. A route to a prefix list names no
+/// address range, so its destination is the prefix list id.
+fn peering_routes(table: &Value) -> Vec<Value> {
+    one_or_many(&table["routes"])
+        .filter_map(|route| {
+            let peering = route["vpcPeeringConnectionId"]
+                .as_str()
+                .filter(|p| !p.is_empty())?;
+            let destination = [
+                "destinationCidrBlock",
+                "destinationIpv6CidrBlock",
+                "destinationPrefixListId",
+            ]
+            .into_iter()
+            .find_map(|key| route[key].as_str())
+            .unwrap_or_default();
+            Some(json!({"destination": destination, "vpc_peering_connection_id": peering}))
+        })
+        .collect()
+}
+
+/// Least access over VPC peering: a route table fails when a route through a peering
+/// connection sends every address there (`0.0.0.0/0` or `::/0`). A table without peering
+/// routes passes rather than being left out, so that a default route added through a
+/// peering connection later shows as a change of status in `changes_controls`.
+/// Limitation: narrower but still broad destinations (a `/1`, the whole of `10.0.0.0/8`)
+/// pass, since what is "least" depends on the peer's address ranges, which the route
+/// table does not carry.
+pub(crate) fn peering_routes_least_access(input: &CheckInput<'_>) -> PolarsResult<Vec<Outcome>> {
+    per_resource(input, "AWS::EC2::RouteTable", |table| {
+        let routes = peering_routes(&table.configuration);
+        let broad: Vec<&Value> = routes
+            .iter()
+            .filter(|r| r["destination"] == WORLD_IPV4 || r["destination"] == WORLD_IPV6)
+            .collect();
+        let evidence = json!({"peering_routes": routes, "default_peering_routes": broad});
+        if routes.is_empty() {
+            return table.outcome(
+                Status::Pass,
+                "no route goes through a VPC peering connection",
+                evidence,
+            );
+        }
+        pass_or_fail(
+            table,
+            broad.is_empty(),
+            "every peering route names a narrower destination than the default route",
+            "a peering route sends every address (0.0.0.0/0 or ::/0) to the peer",
+            evidence,
+        )
+    })
+}
+
 /// One row per region: PASS where the source found the service on, FAIL where it found
 /// it not enabled, UNKNOWN where the read failed or where other sources read the region
 /// but this one did not. One UNKNOWN row for the account when no source read any region.
@@ -653,14 +809,17 @@ mod tests {
         }
     }
 
-    fn run(check: Check, frames: &BTreeMap<&'static str, Frame>) -> Vec<(String, String, Status)> {
+    fn outcomes(check: Check, frames: &BTreeMap<&'static str, Frame>) -> Vec<Outcome> {
         let input = CheckInput {
             account_id: ACCOUNT,
             snapshot_at: 0,
             frames,
         };
-        check(&input)
-            .expect("check runs")
+        check(&input).expect("check runs")
+    }
+
+    fn run(check: Check, frames: &BTreeMap<&'static str, Frame>) -> Vec<(String, String, Status)> {
+        outcomes(check, frames)
             .into_iter()
             .map(|o| (o.resource_id, o.region, o.status))
             .collect()
@@ -709,7 +868,7 @@ mod tests {
 
     /// Every check of sections 2–5 that reads configuration items, which the fixture has
     /// at least one resource for each of.
-    const CONFIG_CHECKS: [(&str, Check); 18] = [
+    const CONFIG_CHECKS: [(&str, Check); 22] = [
         ("s3_deny_http", s3_deny_http),
         ("s3_mfa_delete", s3_mfa_delete),
         (
@@ -723,10 +882,13 @@ mod tests {
         ("rds_encrypted", rds_encrypted),
         ("rds_auto_minor_upgrade", rds_auto_minor_upgrade),
         ("rds_not_public", rds_not_public),
+        ("efs_encrypted", efs_encrypted),
         ("cloudtrail_multi_region", cloudtrail_multi_region),
         ("cloudtrail_log_validation", cloudtrail_log_validation),
         ("cloudtrail_kms", cloudtrail_kms),
         ("cloudtrail_bucket_logging", cloudtrail_bucket_logging),
+        ("s3_object_write_logging", s3_object_write_logging),
+        ("s3_object_read_logging", s3_object_read_logging),
         ("kms_rotation", kms_rotation),
         ("vpc_flow_logs", vpc_flow_logs),
         ("nacl_admin_ports", nacl_admin_ports),
@@ -736,6 +898,7 @@ mod tests {
             "default_security_group_closed",
             default_security_group_closed,
         ),
+        ("peering_routes_least_access", peering_routes_least_access),
         ("ebs_default_encryption", ebs_default_encryption),
     ];
 
@@ -893,6 +1056,13 @@ mod tests {
         );
     }
 
+    /// A live item of the account in us-east-1, as Config delivers it (the status left
+    /// out, as some items do).
+    fn live_item(resource_type: &str, id: &str, configuration: Value) -> Value {
+        json!({"resourceType": resource_type, "resourceId": id, "accountId": ACCOUNT,
+               "awsRegion": "us-east-1", "configuration": configuration})
+    }
+
     fn group(id: &str, name: &str, ingress: Value) -> Value {
         json!({"resourceType": "AWS::EC2::SecurityGroup", "resourceId": id, "accountId": ACCOUNT,
                "awsRegion": "eu-west-1", "configurationItemStatus": "OK",
@@ -965,9 +1135,11 @@ mod tests {
     #[test]
     fn network_acl_entries_are_taken_in_rule_number_order() {
         let acl = |id: &str, entries: Value| {
-            json!({"resourceType": "AWS::EC2::NetworkAcl", "resourceId": id,
-                   "accountId": ACCOUNT, "awsRegion": "us-east-1",
-                   "configuration": {"networkAclId": id, "entries": entries}})
+            live_item(
+                "AWS::EC2::NetworkAcl",
+                id,
+                json!({"networkAclId": id, "entries": entries}),
+            )
         };
         let allow_all = json!({"ruleNumber": 100, "protocol": "-1", "ruleAction": "allow",
                                "egress": false, "cidrBlock": "0.0.0.0/0"});
@@ -1025,7 +1197,9 @@ mod tests {
         let expected = |name: &str| match name {
             "vpc_flow_logs" => vec![row(&ec2("vpc", "vpc-0aaaaaaaaaaaa0001"), Fail)],
             "s3_account_public_access_block" | "ebs_default_encryption" => vec![account(Unknown)],
-            "cloudtrail_multi_region" => vec![account(Fail)],
+            "cloudtrail_multi_region" | "s3_object_write_logging" | "s3_object_read_logging" => {
+                vec![account(Fail)]
+            }
             _ => vec![account(NotApplicable)],
         };
         for (name, check) in CONFIG_CHECKS {
@@ -1046,6 +1220,184 @@ mod tests {
         assert_eq!(
             on_items(rds_encrypted, &items),
             [account(Status::NotApplicable)]
+        );
+    }
+
+    const ENCRYPTED_FS: &str =
+        "arn:aws:elasticfilesystem:us-east-1:012345678901:file-system/fs-0aaaaaaaaaaaa0001";
+    const PLAIN_FS: &str =
+        "arn:aws:elasticfilesystem:us-east-1:012345678901:file-system/fs-0aaaaaaaaaaaa0002";
+
+    fn route_table(n: u8) -> String {
+        ec2("route-table", &format!("rtb-0aaaaaaaaaaaa000{n}"))
+    }
+
+    /// The evidence of a check's outcome for one resource.
+    fn evidence_of(check: Check, items: &[Value], resource: &str) -> Value {
+        outcomes(check, &BTreeMap::from([(RESOURCES, config_frame(items))]))
+            .into_iter()
+            .find(|o| o.resource_id == resource)
+            .unwrap_or_else(|| panic!("no outcome for {resource}"))
+            .evidence
+    }
+
+    #[test]
+    fn efs_peering_and_s3_data_event_checks_give_the_fixtures_known_answers() {
+        use Status::*;
+        // fs-0aaaaaaaaaaaa0009 and rtb-0aaaaaaaaaaaa0009 are deleted and would fail: no row.
+        assert_eq!(
+            on_fixture(efs_encrypted),
+            [row(ENCRYPTED_FS, Pass), row(PLAIN_FS, Fail)]
+        );
+        assert_eq!(
+            on_fixture(peering_routes_least_access),
+            [
+                row(&route_table(1), Fail),
+                row(&route_table(2), Pass),
+                row(&route_table(3), Pass)
+            ]
+        );
+        // The only live trail keeps the default selector; the deleted one with custom
+        // selectors would make both UNKNOWN.
+        assert_eq!(on_fixture(s3_object_write_logging), [account(Fail)]);
+        assert_eq!(on_fixture(s3_object_read_logging), [account(Fail)]);
+
+        let items = fixture_items();
+        assert_eq!(
+            evidence_of(efs_encrypted, &items, ENCRYPTED_FS),
+            json!({"encrypted": true, "kms_key_id": KEY})
+        );
+        assert_eq!(
+            evidence_of(efs_encrypted, &items, PLAIN_FS),
+            json!({"encrypted": false, "kms_key_id": null})
+        );
+        let pcx = "pcx-0aaaaaaaaaaaa0001";
+        assert_eq!(
+            evidence_of(peering_routes_least_access, &items, &route_table(1)),
+            json!({"peering_routes": [{"destination": "0.0.0.0/0", "vpc_peering_connection_id": pcx}],
+                   "default_peering_routes": [{"destination": "0.0.0.0/0", "vpc_peering_connection_id": pcx}]})
+        );
+        assert_eq!(
+            evidence_of(peering_routes_least_access, &items, &route_table(2)),
+            json!({"peering_routes": [{"destination": "10.1.0.0/16", "vpc_peering_connection_id": pcx}],
+                   "default_peering_routes": []})
+        );
+        assert_eq!(
+            evidence_of(s3_object_read_logging, &items, ACCOUNT),
+            json!({"data_event_kind": "read",
+                   "multi_region_trails_default_selectors": [TRAIL],
+                   "multi_region_trails_selectors_not_recorded": []})
+        );
+    }
+
+    #[test]
+    fn custom_or_unrecorded_event_selectors_leave_s3_data_events_unknown() {
+        use Status::*;
+        let with_selectors = |value: Option<Value>, multi: bool| {
+            let mut items = fixture_items();
+            for item in &mut items {
+                if item["resourceType"] == "AWS::CloudTrail::Trail" {
+                    let config = item["configuration"].as_object_mut().expect("object");
+                    config.insert("isMultiRegionTrail".to_owned(), json!(multi));
+                    match &value {
+                        Some(v) => config.insert("hasCustomEventSelectors".to_owned(), v.clone()),
+                        None => config.remove("hasCustomEventSelectors"),
+                    };
+                }
+            }
+            items
+        };
+        let custom = with_selectors(Some(json!(true)), true);
+        assert_eq!(
+            on_items(s3_object_write_logging, &custom),
+            [account(Unknown)]
+        );
+        assert_eq!(
+            evidence_of(s3_object_write_logging, &custom, ACCOUNT),
+            json!({"data_event_kind": "write",
+                   "multi_region_trails_default_selectors": [],
+                   "multi_region_trails_selectors_not_recorded": [TRAIL]})
+        );
+        // Not saying is not saying false.
+        let silent = with_selectors(None, true);
+        assert_eq!(
+            on_items(s3_object_read_logging, &silent),
+            [account(Unknown)]
+        );
+        // Booleans given as text are read as booleans.
+        let text = with_selectors(Some(json!("FALSE")), true);
+        assert_eq!(on_items(s3_object_read_logging, &text), [account(Fail)]);
+        // A single-region trail with custom selectors does not count.
+        let single = with_selectors(Some(json!(true)), false);
+        assert_eq!(on_items(s3_object_write_logging, &single), [account(Fail)]);
+    }
+
+    #[test]
+    fn peering_routes_to_everywhere_fail_over_ipv6_too_and_prefix_lists_pass() {
+        let table = |id: &str, routes: Value| {
+            live_item(
+                "AWS::EC2::RouteTable",
+                id,
+                json!({"routeTableId": id, "vpcId": "vpc-1", "routes": routes}),
+            )
+        };
+        let items = [
+            table(
+                "rtb-v6",
+                json!([{"destinationIpv6CidrBlock": "::/0",
+                        "vpcPeeringConnectionId": "pcx-1", "state": "active"}]),
+            ),
+            table(
+                "rtb-prefix-list",
+                json!([{"destinationPrefixListId": "pl-1",
+                        "vpcPeeringConnectionId": "pcx-1", "state": "active"}]),
+            ),
+            // A default route through a NAT gateway is not a peering route.
+            table(
+                "rtb-nat",
+                json!([{"destinationCidrBlock": "0.0.0.0/0", "natGatewayId": "nat-1",
+                        "vpcPeeringConnectionId": ""}]),
+            ),
+            table("rtb-no-routes", Value::Null),
+        ];
+        assert_eq!(
+            on_items(peering_routes_least_access, &items),
+            [
+                row("rtb-v6", Status::Fail),
+                row("rtb-prefix-list", Status::Pass),
+                row("rtb-nat", Status::Pass),
+                row("rtb-no-routes", Status::Pass)
+            ]
+        );
+        assert_eq!(
+            evidence_of(peering_routes_least_access, &items, "rtb-prefix-list"),
+            json!({"peering_routes": [{"destination": "pl-1", "vpc_peering_connection_id": "pcx-1"}],
+                   "default_peering_routes": []})
+        );
+    }
+
+    #[test]
+    fn efs_encryption_given_as_text_counts_and_an_unsaid_one_is_unknown() {
+        let fs =
+            |id: &str, configuration: Value| live_item("AWS::EFS::FileSystem", id, configuration);
+        let items = [
+            fs(
+                "fs-text",
+                json!({"FileSystemId": "fs-text", "Encrypted": "true"}),
+            ),
+            fs("fs-silent", json!({"FileSystemId": "fs-silent"})),
+            fs(
+                "fs-false-text",
+                json!({"FileSystemId": "fs-false-text", "Encrypted": "false"}),
+            ),
+        ];
+        assert_eq!(
+            on_items(efs_encrypted, &items),
+            [
+                row("fs-text", Status::Pass),
+                row("fs-silent", Status::Unknown),
+                row("fs-false-text", Status::Fail)
+            ]
         );
     }
 
