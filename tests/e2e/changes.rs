@@ -1,14 +1,20 @@
 //! The changes job end to end: two Config snapshot imports and two Security Hub imports
 //! with known differences, each followed by `lakewarden jobs`, give exactly the expected
 //! `changes_*` rows; the first of each gives none; rerunning the jobs gives the same rows;
-//! the shipped query of new critical findings finds the new one.
+//! the shipped query of new critical findings finds the new one. Runs of an emulated
+//! account with known IAM changes between them give exactly the expected
+//! `changes_controls` rows.
 
 use std::path::Path;
 use std::process::{Command, Output};
 
+use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use serde_json::{Value, json};
 
-use crate::harness::{ACCOUNT, assert_success, duckdb, lakewarden_with, repo_root, run_id_of};
+use crate::harness::{
+    ACCOUNT, Launcher, assert_success, duckdb, lakewarden_with, repo_root, run_id_of,
+    start_launcher,
+};
 
 const SAMPLES: &str = "tests/fixtures/config/rdk-example-ci";
 const GUARDDUTY_ACCOUNT: &str = "123456789012";
@@ -219,4 +225,263 @@ fn changes_between_two_imports_give_exactly_the_known_rows() {
         .map(|r| (r["finding_id"].clone(), r["account_id"].clone()))
         .collect();
     assert_eq!(found, [(fresh["Id"].clone(), json!(GUARDDUTY_ACCOUNT))]);
+}
+
+/// The reader's key of an emulator the launcher started with one `--account ACCOUNT`.
+fn reader_key(emulator: &Launcher) -> (&str, &str) {
+    let reader = &emulator.ready["accounts"][ACCOUNT];
+    (
+        reader["access_key_id"].as_str().expect("key"),
+        reader["secret_access_key"].as_str().expect("secret"),
+    )
+}
+
+/// The binary against `emulator`, as its reader.
+fn reader_lakewarden(emulator: &Launcher) -> Command {
+    let (key, secret) = reader_key(emulator);
+    lakewarden_with(&emulator.endpoint, key, secret)
+}
+
+/// `lakewarden run` of `emulator` into `lake`, with the default sources (IAM only, all
+/// that the account has); returns the run id.
+fn run(emulator: &Launcher, lake: &Path) -> String {
+    let output = reader_lakewarden(emulator)
+        .args(["run", "--no-progress", "--lake"])
+        .arg(lake)
+        .output()
+        .expect("lakewarden runs");
+    assert_success(&output);
+    run_id_of(&output)
+}
+
+fn rerun_jobs(emulator: &Launcher, lake: &Path, run_id: &str) -> Output {
+    reader_lakewarden(emulator)
+        .args(["jobs", "--run-id", run_id, "--lake"])
+        .arg(lake)
+        .output()
+        .expect("lakewarden runs")
+}
+
+/// The real SDK against an emulator, one call at a time. It signs with the reader's key,
+/// which moto lets write since it enforces no IAM there; that marks only the reader's key
+/// as used, as the runs do anyway.
+struct Iam {
+    client: aws_sdk_iam::Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Iam {
+    fn new(emulator: &Launcher) -> Self {
+        let (key, secret) = reader_key(emulator);
+        let config = aws_sdk_iam::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&emulator.endpoint)
+            .credentials_provider(Credentials::new(key, secret, None, None, "e2e"))
+            .build();
+        Self {
+            client: aws_sdk_iam::Client::from_conf(config),
+            runtime: tokio::runtime::Runtime::new().expect("runtime"),
+        }
+    }
+
+    /// Wait for one call; its failure fails the test, naming what it was to do.
+    fn wait<T, E: std::fmt::Debug>(
+        &self,
+        what: &str,
+        call: impl Future<Output = Result<T, E>>,
+    ) -> T {
+        self.runtime
+            .block_on(call)
+            .unwrap_or_else(|e| panic!("{what}: {e:?}"))
+    }
+
+    /// A customer managed policy that allows reading objects; returns its ARN.
+    fn create_policy(&self, name: &str) -> String {
+        let document = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
+        let call = self.client.create_policy().policy_name(name);
+        let created = self.wait(name, call.policy_document(document.to_string()).send());
+        created.policy.and_then(|p| p.arn).expect("an ARN")
+    }
+
+    fn create_user(&self, name: &str) {
+        self.wait(name, self.client.create_user().user_name(name).send());
+    }
+
+    fn delete_user(&self, name: &str) {
+        self.wait(name, self.client.delete_user().user_name(name).send());
+    }
+
+    fn attach(&self, user: &str, policy: &str) {
+        let call = self.client.attach_user_policy().user_name(user);
+        self.wait(user, call.policy_arn(policy).send());
+    }
+
+    fn detach(&self, user: &str, policy: &str) {
+        let call = self.client.detach_user_policy().user_name(user);
+        self.wait(user, call.policy_arn(policy).send());
+    }
+
+    /// A new active access key of `user`; returns its id.
+    fn create_key(&self, user: &str) -> String {
+        let created = self.wait(user, self.client.create_access_key().user_name(user).send());
+        created.access_key.expect("a key").access_key_id
+    }
+
+    fn delete_key(&self, user: &str, id: &str) {
+        let call = self.client.delete_access_key().user_name(user);
+        self.wait(user, call.access_key_id(id).send());
+    }
+}
+
+fn user_arn(name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:user/{name}")
+}
+
+/// Users named after what happens to them between the first two runs.
+const GAINS_POLICY: &str = "gains-policy";
+const LOSES_POLICY: &str = "loses-policy";
+const SECOND_KEY: &str = "second-key";
+const DELETED: &str = "deleted";
+
+/// One row of the `CONTROLS` query for a user.
+fn user_change(control: &str, user: &str, status: [&str; 2], runs: [&str; 2]) -> Value {
+    json!({
+        "account_id": ACCOUNT, "region": "global", "control_id": control,
+        "resource_type": "AWS::IAM::User", "resource_id": user_arn(user),
+        "source": "lakewarden", "previous_status": status[0], "status": status[1],
+        "previous_run_id": runs[0], "run_id": runs[1],
+    })
+}
+
+#[test]
+fn iam_changes_between_runs_give_exactly_the_known_control_changes() {
+    // An emulator of its own: the test changes IAM between runs, which the shared
+    // emulator's other readers must not see. Its account holds only the reader (and the
+    // root user's row of the credential report) until the test adds users.
+    let emulator = start_launcher(&["--account", ACCOUNT]);
+    let work = tempfile::tempdir().expect("dir");
+    let lake = work.path().join("lake");
+    let iam = Iam::new(&emulator);
+
+    // Before the first run: a customer managed policy attached to two users, a user with
+    // one access key, one with neither. The policy grants no admin rights and stays
+    // attached to a user, so CIS 1.16 (no attached policy grants *:*) passes for it in
+    // every run. Every key is created now and never used: no key's age or use changes.
+    let policy = iam.create_policy("e2e-read-objects");
+    for user in [GAINS_POLICY, LOSES_POLICY, SECOND_KEY, DELETED] {
+        iam.create_user(user);
+    }
+    iam.attach(LOSES_POLICY, &policy);
+    iam.attach(DELETED, &policy);
+    iam.create_key(SECOND_KEY);
+    let first = run(&emulator, &lake);
+
+    // The first run has nothing to compare with: an empty changes_controls snapshot.
+    let committed = format!(
+        "SELECT account_id, region, status, rows FROM lake_runs \
+         WHERE table_name = 'changes_controls' AND run_id = '{first}';"
+    );
+    assert_eq!(
+        rows(&lake, &committed),
+        [json!({"account_id": ACCOUNT, "region": "global", "status": "ok", "rows": 0})]
+    );
+    assert_eq!(rows(&lake, CONTROLS), Vec::<Value>::new());
+
+    // Each change is decided by GetAccountAuthorizationDetails or ListAccessKeys, which AWS
+    // answers live, and none by the credential report, which moto builds afresh on every
+    // GetCredentialReport where AWS keeps serving one for four hours.
+    iam.attach(GAINS_POLICY, &policy);
+    iam.detach(LOSES_POLICY, &policy);
+    iam.detach(DELETED, &policy);
+    iam.delete_user(DELETED);
+    let second_key = iam.create_key(SECOND_KEY);
+    let second = run(&emulator, &lake);
+
+    let runs = [first.as_str(), second.as_str()];
+    let expected = vec![
+        user_change("1.13", SECOND_KEY, ["PASS", "FAIL"], runs),
+        user_change("1.15", GAINS_POLICY, ["PASS", "FAIL"], runs),
+        user_change("1.15", LOSES_POLICY, ["FAIL", "PASS"], runs),
+    ];
+    assert_eq!(rows(&lake, CONTROLS), expected);
+
+    // No other result changed status: the two runs' compliance results, compared in SQL.
+    let compared = format!(
+        "SELECT b.control_id, b.resource_id, a.status AS previous_status, b.status \
+         FROM compliance_results_history a JOIN compliance_results_history b \
+         USING (account_id, region, framework, control_id, resource_type, resource_id, source) \
+         WHERE a.run_id = '{first}' AND b.run_id = '{second}' AND a.status <> b.status \
+         ORDER BY ALL;"
+    );
+    let pairs: Vec<Value> = expected
+        .iter()
+        .map(|c| {
+            json!({"control_id": c["control_id"], "resource_id": c["resource_id"],
+                   "previous_status": c["previous_status"], "status": c["status"]})
+        })
+        .collect();
+    assert_eq!(rows(&lake, &compared), pairs);
+
+    // The deleted user failed 1.15 in the first run and has no results in the second: with
+    // no status to change to, no changes_controls row names it.
+    let deleted = format!(
+        "SELECT run_id, status FROM compliance_results_history \
+         WHERE resource_id = '{}' AND control_id = '1.15' ORDER BY ALL;",
+        user_arn(DELETED)
+    );
+    assert_eq!(
+        rows(&lake, &deleted),
+        [json!({"run_id": first, "status": "FAIL"})]
+    );
+    let named = format!(
+        "SELECT count(*) AS n FROM changes_controls_history WHERE resource_id = '{}';",
+        user_arn(DELETED)
+    );
+    assert_eq!(rows(&lake, &named), [json!({"n": 0})]);
+
+    // IAM principals are not Config resources: changes_resources compares config_resources
+    // only and changes_findings securityhub_findings, and an IAM run writes neither.
+    let other_changes = "SELECT count(*) AS n FROM lake_runs \
+         WHERE table_name IN ('changes_resources', 'changes_findings');";
+    assert_eq!(rows(&lake, other_changes), [json!({"n": 0})]);
+
+    // The jobs rerun over the second run: a second commit of the same rows.
+    let full = "SELECT * EXCLUDE (dt) FROM changes_controls ORDER BY ALL;";
+    let before = rows(&lake, full);
+    assert_success(&rerun_jobs(&emulator, &lake, &second));
+    assert_eq!(rows(&lake, full), before);
+    assert_eq!(rows(&lake, CONTROLS), expected);
+    let commits = format!(
+        "SELECT count(DISTINCT committed_at) AS n FROM lake_runs \
+         WHERE table_name = 'changes_controls' AND run_id = '{second}';"
+    );
+    assert_eq!(rows(&lake, &commits), [json!({"n": 2})]);
+
+    // With the second key deleted again, a third run is compared with the second (whose
+    // results were committed twice), not with the first, where 1.13 passed as well.
+    iam.delete_key(SECOND_KEY, &second_key);
+    let third = run(&emulator, &lake);
+    assert_eq!(
+        rows(&lake, CONTROLS),
+        [user_change(
+            "1.13",
+            SECOND_KEY,
+            ["FAIL", "PASS"],
+            [&second, &third]
+        )]
+    );
+
+    // The jobs rerun over the second run now that the third has committed, twice: the
+    // second time, the first rerun's commit is newer than the third run's data, which
+    // the rerun must still not read as the second run's.
+    for _ in 0..2 {
+        assert_success(&rerun_jobs(&emulator, &lake, &second));
+    }
+    let of_second = CONTROLS.replace(
+        "FROM changes_controls ",
+        &format!("FROM changes_controls_history WHERE run_id = '{second}' "),
+    );
+    assert_eq!(rows(&lake, &of_second), expected);
 }

@@ -608,8 +608,19 @@ mod tests {
             .collect()
     }
 
-    /// Write `groups` of `table` as `run`'s snapshot and commit it.
+    /// Write `groups` of `table` as `run`'s snapshot and commit it now.
     async fn commit(lake: &Lake, run: &RunInfo, table: &str, groups: Groups<Value>) {
+        commit_at(lake, run, table, groups, Utc::now().timestamp_millis()).await;
+    }
+
+    /// Write `groups` of `table` as `run`'s snapshot and commit it at `committed_at`.
+    async fn commit_at(
+        lake: &Lake,
+        run: &RunInfo,
+        table: &str,
+        groups: Groups<Value>,
+        committed_at: i64,
+    ) {
         let ctx = JobContext {
             lake: lake.clone(),
             run: run.clone(),
@@ -619,7 +630,6 @@ mod tests {
         let outputs = write_rows(&ctx, "test", table, &groups)
             .await
             .expect("written");
-        let committed_at = Utc::now().timestamp_millis();
         let rows: Vec<CommitRow> = outputs
             .iter()
             .map(|o| CommitRow {
@@ -742,6 +752,42 @@ mod tests {
             .await
             .expect("snapshot");
         assert_eq!(resources(&mut again).await.expect("changes"), changes);
+    }
+
+    /// The fault pinned: the jobs rerun over a run once a later run had committed read the
+    /// later run's snapshot as the run's own, and compared nothing or the wrong rows.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn jobs_rerun_after_a_later_run_committed_read_the_later_runs_snapshot() {
+        let lake = lake();
+        let [first, second, third]: [RunInfo; 3] = runs(3).try_into().expect("three runs");
+        let at = |run: &RunInfo, minutes: i64| run.snapshot_at + Duration::minutes(minutes);
+        let config = |x: i64| group(A1, EU, vec![resource("a", json!({"x": x}), false)]);
+        for (run, x) in [(&first, 1), (&second, 2), (&third, 3)] {
+            let committed_at = at(run, 10).timestamp_millis();
+            commit_at(&lake, run, CONFIG, config(x), committed_at).await;
+        }
+        // The second run's jobs, run again after the third run committed its data.
+        let results = as_json(&results(vec![result("1.10", "alice", "PASS")]));
+        let rerun_at = at(&third, 20).timestamp_millis();
+        commit_at(&lake, &second, RESULTS, results, rerun_at).await;
+
+        let mut snapshot = Snapshot::as_of_run(&lake, &second.run_id)
+            .await
+            .expect("snapshot");
+        let current = snapshot.frame(CONFIG).await.expect("read").expect("rows");
+        assert_eq!(
+            text(&current, "run_id").expect("run ids"),
+            [second.run_id.as_str()]
+        );
+        let changes = resources(&mut snapshot).await.expect("changes");
+        let got: Vec<(&str, Vec<String>, &str)> = changes[&(A1.to_owned(), EU.to_owned())]
+            .iter()
+            .map(|c| (c.change, c.changed_keys.clone(), c.previous_run_id.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [("changed", vec!["x".to_owned()], first.run_id.as_str())]
+        );
     }
 
     fn group_of_empty<T>(account: &str, region: &str) -> Groups<T> {

@@ -45,8 +45,15 @@ impl Snapshot {
         };
         let snapshot_at = first.snapshot_at;
         let shard = first.shard.clone();
+        // As of the run's own data, not of the jobs' commits over it: jobs rerun after a
+        // later run committed would otherwise read that run's snapshots as this run's.
+        let outputs: BTreeSet<&str> = crate::jobs()
+            .iter()
+            .flat_map(|job| job.outputs().iter().copied())
+            .collect();
         let as_of = own
             .iter()
+            .filter(|r| !outputs.contains(r.table.as_str()))
             .map(|r| r.committed_at)
             .max()
             .unwrap_or(first.committed_at);

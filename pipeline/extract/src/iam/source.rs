@@ -761,6 +761,10 @@ async fn account_summary(
 /// Ask IAM for the credential report and poll, with backoff, until it is ready or the
 /// deadline passes. Generation is asynchronous: the first answers are `STARTED` or
 /// `INPROGRESS`, and `GetCredentialReport` refuses with `ReportInProgress` meanwhile.
+/// Limitation: AWS generates a new report only when the one it holds is more than four
+/// hours old, so runs closer together than that read the same report: a change to a
+/// password, an MFA device or a key's use shows in the controls judged from the report
+/// only once AWS has generated the next one.
 pub(crate) async fn credential_report(
     client: &Client,
     ctx: &SourceContext,
