@@ -7,8 +7,10 @@ For each scale (findings; Config items are half as many) it generates seeded inp
 - imports: `lakewarden import securityhub` (JSON lines and `{"Findings": [...]}`) and
   `lakewarden import config-snapshot` against DuckDB turning the same files into zstd
   Parquet with `COPY (SELECT ... FROM read_json...) TO ... (FORMAT parquet, COMPRESSION
-  zstd)`, alternating the two tools, several runs, medians;
-- jobs: both imports into one lake, then `lakewarden jobs --run-id`, per job from its
+  zstd)`, alternating the two tools, several runs, medians; `lakewarden import iam` of
+  the IAM authorization details alone (its records are the users and roles);
+- jobs: the Security Hub, IAM and Config imports into one lake, then
+  `lakewarden jobs --run-id` over the last (Config's) run, per job from its
   `Job finished` log line, and two of the jobs' steps computed by DuckDB over the same
   Parquet: Security Hub's control evaluations (the compliance job folds them into
   `compliance_results`) and the finding-to-resource join.
@@ -35,6 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import generate  # noqa: E402
 
 ACCOUNTS = 20
+# IAM users and roles of each account's authorization details file.
+PRINCIPALS = 150
 
 
 def measure(cmd, stdout=None, stderr=None, env=None):
@@ -164,6 +168,9 @@ def import_benchmark(args, inputs, scale, work, env):
         ("Security Hub, {\"Findings\": [...]}", scale, ["securityhub", inputs / "securityhub" / "findings.json"], None),
         (f"Config snapshots ({ACCOUNTS * 2} files)", items, ["config-snapshot", inputs / "config"],
          lambda target: duckdb_config_sql(inputs / "config", target)),
+        # No DuckDB counterpart: the rows are built from nested documents, not copied.
+        (f"IAM authorization details ({ACCOUNTS} files; records = users and roles)", ACCOUNTS * PRINCIPALS,
+         ["iam", inputs / "iam"], None),
     ]
     rows = []
     for label, records, import_args, duck_sql in cases:
@@ -198,7 +205,11 @@ def jobs_benchmark(args, inputs, scale, work, env):
     lake = work / "jobs-lake"
     shutil.rmtree(lake, ignore_errors=True)
     log = work / "jobs-import.log"
-    for what, path in (("securityhub", inputs / "securityhub" / "findings.jsonl"), ("config-snapshot", inputs / "config")):
+    # Config last: the jobs run over its run, and read the newest snapshot of every other
+    # table (findings, IAM) as of then.
+    imports = (("securityhub", inputs / "securityhub" / "findings.jsonl"), ("iam", inputs / "iam"),
+               ("config-snapshot", inputs / "config"))
+    for what, path in imports:
         cmd = [args.binary, "import", what, str(path), "--lake", str(lake)]
         check(measure(cmd, stdout=log, stderr=log, env=env), " ".join(cmd), log)
     run_id = run_id_of(lake)
@@ -246,7 +257,8 @@ def ensure_inputs(work, scale, seed):
     if not stamp.exists():
         shutil.rmtree(folder, ignore_errors=True)
         print(f"generating {scale} findings into {folder}", flush=True)
-        generate.generate(folder, findings=scale, seed=seed, accounts=ACCOUNTS, resources=max(1, scale // 2), principals=150)
+        generate.generate(folder, findings=scale, seed=seed, accounts=ACCOUNTS, resources=max(1, scale // 2),
+                          principals=PRINCIPALS)
         stamp.write_text("done\n")
     return folder
 
@@ -307,7 +319,7 @@ def report(args, results, started):
                 lines.append(f"| | | DuckDB | {theirs['wall']:.2f} | {theirs['cpu']:.2f} | {theirs['rss']:.0f} | {fmt_rate(records, theirs['wall'])} | |")
         run_id, whole, per_job, duck = jobs
         lines += ["", "### Jobs", "",
-                  f"`lakewarden jobs --run-id {run_id}` over a lake holding both imports: wall {whole['wall']:.2f} s, "
+                  f"`lakewarden jobs --run-id {run_id}` over a lake holding the Security Hub, IAM and Config imports: wall {whole['wall']:.2f} s, "
                   f"CPU {whole['cpu']:.2f} s, peak RSS {whole['rss']:.0f} MiB (the whole process, all jobs).", "",
                   "| job | wall s | rows written | rows/s |", "|---|---:|---:|---:|"]
         for job, (seconds, rows) in sorted(per_job.items()):

@@ -14,7 +14,8 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use serde_json::{Map, Value};
 
 use crate::harness::{
-    ACCOUNT, BUCKET, assert_success, duckdb, emulator, lakewarden, read_parquet, run_into,
+    ACCOUNT, BUCKET, assert_success, duckdb, emulator, lakewarden, read_parquet, repo_root,
+    run_id_of, run_into,
 };
 
 const IAM_TABLES: &[&str] = &[
@@ -440,4 +441,161 @@ fn check_verifies_lake_and_credentials() {
         assert_eq!(line.split_whitespace().nth(1), Some("ok"), "{line}");
     }
     assert!(stdout.contains(&format!("account {ACCOUNT}")), "{stdout}");
+}
+
+/// `lakewarden import iam <location>` into `lake`.
+fn import_iam(lake: &std::path::Path, location: &std::path::Path) -> std::process::Output {
+    lakewarden()
+        .args(["import", "iam"])
+        .arg(location)
+        .arg("--lake")
+        .arg(lake)
+        .output()
+        .expect("lakewarden runs")
+}
+
+#[test]
+fn iam_import_then_jobs_judges_the_controls_of_its_tables_only() {
+    let lake = tempfile::tempdir().expect("lake dir");
+    let fixture = repo_root()
+        .join("tests/fixtures/iam/awscli-example-get-account-authorization-details.json");
+    let import = import_iam(lake.path(), &fixture);
+    assert_success(&import);
+    let run_id = run_id_of(&import);
+
+    // The six tables of the document, in the partition a pull of IAM uses; nothing of the
+    // credential report, keys or account settings.
+    let committed = duckdb(
+        lake.path(),
+        "SELECT table_name, account_id, region, rows FROM lake_runs \
+         WHERE starts_with(table_name, 'iam_') ORDER BY table_name;",
+    );
+    let committed: Vec<(&str, &str, &str, i64)> = committed
+        .iter()
+        .map(|r| {
+            let place = (text(r, "account_id"), text(r, "region"));
+            (text(r, "table_name"), place.0, place.1, int(r, "rows"))
+        })
+        .collect();
+    let account = "123456789012";
+    assert_eq!(
+        committed,
+        [
+            ("iam_groups", account, "global", 3),
+            ("iam_inline_policies", account, "global", 2),
+            ("iam_policies", account, "global", 3),
+            ("iam_policy_statements", account, "global", 9),
+            ("iam_roles", account, "global", 1),
+            ("iam_users", account, "global", 3),
+        ]
+    );
+
+    let jobs = lakewarden()
+        .args(["jobs", "--run-id", &run_id, "--lake"])
+        .arg(lake.path())
+        .output()
+        .expect("lakewarden runs");
+    assert_success(&jobs);
+
+    let results = duckdb(
+        lake.path(),
+        "SELECT control_id, resource_id, status FROM compliance_results \
+         WHERE framework = 'cis-aws-foundations' AND starts_with(control_id, '1.');",
+    );
+    let results: std::collections::BTreeSet<(String, String, String)> = results
+        .iter()
+        .map(|r| {
+            let field = |key| text(r, key).to_owned();
+            (field("control_id"), field("resource_id"), field("status"))
+        })
+        .collect();
+    let row = |control: &str, resource: &str, status: &str| {
+        (control.to_owned(), resource.to_owned(), status.to_owned())
+    };
+    let user = |name: &str| format!("arn:aws:iam::{account}:user/{name}");
+    let policy = |name: &str| format!("arn:aws:iam::{account}:policy/{name}");
+    let mut expected = std::collections::BTreeSet::from([
+        // Only Bob has a policy of his own (an inline one).
+        row("1.15", &user("Alice"), "PASS"),
+        row("1.15", &user("Bob"), "FAIL"),
+        row("1.15", &user("Charlie"), "PASS"),
+        // Each attached policy allows some services' actions, none every action.
+        row(
+            "1.16",
+            &policy("create-update-delete-set-managed-policies"),
+            "PASS",
+        ),
+        row("1.16", &policy("S3-read-only-specific-bucket"), "PASS"),
+        row(
+            "1.16",
+            "arn:aws:iam::aws:policy/AmazonEC2FullAccess",
+            "PASS",
+        ),
+        // No role has AWSSupportAccess; no principal has AWSCloudShellFullAccess.
+        row("1.17", account, "FAIL"),
+        row(
+            "1.22",
+            "arn:aws:iam::aws:policy/AWSCloudShellFullAccess",
+            "PASS",
+        ),
+        row("1.20", account, "UNKNOWN"),
+    ]);
+    // The tables the document does not hold stay uncollected.
+    for control in [
+        "1.4", "1.5", "1.7", "1.8", "1.9", "1.10", "1.11", "1.12", "1.13", "1.14",
+    ] {
+        expected.insert(row(control, account, "UNKNOWN"));
+    }
+    assert_eq!(results, expected);
+    let reason = duckdb(
+        lake.path(),
+        "SELECT reason FROM compliance_results WHERE control_id = '1.4';",
+    );
+    assert_eq!(
+        text(&reason[0], "reason"),
+        "iam_credential_report was not collected for this account"
+    );
+}
+
+#[test]
+fn iam_import_of_a_folder_keeps_the_good_files() {
+    let lake = tempfile::tempdir().expect("lake dir");
+    let folder = tempfile::tempdir().expect("input dir");
+    std::fs::copy(
+        repo_root()
+            .join("tests/fixtures/iam/awscli-example-get-account-authorization-details.json"),
+        folder.path().join("good.json"),
+    )
+    .expect("copy");
+    // The Cloudsplaining sample as published names two accounts.
+    std::fs::copy(
+        repo_root().join("tests/fixtures/iam/cloudsplaining-authz-details.json"),
+        folder.path().join("two-accounts.json"),
+    )
+    .expect("copy");
+    std::fs::write(folder.path().join("cut.json"), "{\"UserDetailList\": [").expect("write");
+
+    let output = import_iam(lake.path(), folder.path());
+    assert_eq!(output.status.code(), Some(2), "partial import");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for (file, message) in [
+        ("cut.json", "not valid JSON"),
+        (
+            "two-accounts.json",
+            "the ARNs name two accounts, 200611803367",
+        ),
+    ] {
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with("lakewarden: rejected") && l.contains(file))
+            .unwrap_or_else(|| panic!("{file} not named in:\n{stderr}"));
+        assert!(line.contains(message), "{line}");
+    }
+    let users = duckdb(
+        lake.path(),
+        "SELECT account_id, count(*) AS n FROM iam_users GROUP BY account_id;",
+    );
+    assert_eq!(users.len(), 1);
+    assert_eq!(text(&users[0], "account_id"), "123456789012");
+    assert_eq!(int(&users[0], "n"), 3);
 }

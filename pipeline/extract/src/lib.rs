@@ -29,4 +29,4 @@ pub use files::{InputFile, InputFiles, InputReader};
 pub use limits::{Rate, RateLimits};
 pub use output::{ErrorRow, PartitionedOutput, SourceOutput, SourceResult, TableResult};
 pub use paginate::TokenGuard;
-pub use source::{Importer, Scope, Source, SourceContext};
+pub use source::{GLOBAL_REGION, Importer, Scope, Source, SourceContext};

@@ -8,10 +8,14 @@ use lakewarden_lake::RunInfo;
 
 use crate::{ExtractError, RateLimits, SourceOutput};
 
+/// The region value of every row of a [`Scope::Global`] source, pulled or imported.
+pub const GLOBAL_REGION: &str = "global";
+
 /// Whether a source reads each region or once per account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// A global service such as IAM: read once per account, rows carry region `global`.
+    /// A global service such as IAM: read once per account, rows carry region
+    /// [`GLOBAL_REGION`].
     Global,
     /// Read once per account and region.
     Regional,

@@ -3,10 +3,12 @@
 
 use std::sync::Arc;
 
+use arrow::array::RecordBatch;
 use aws_smithy_http_client::test_util::ReplayEvent;
 use aws_smithy_runtime_api::http::{Request, Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
-use lakewarden_lake::Lake;
+use futures::TryStreamExt;
+use lakewarden_lake::{Lake, TableOutput};
 
 use crate::{CoverageRow, SourceResult, TableResult};
 
@@ -87,6 +89,30 @@ pub fn table_result<'a>(result: &'a SourceResult, name: &str) -> &'a TableResult
 pub fn rows(result: &SourceResult, name: &str) -> u64 {
     match table_result(result, name) {
         TableResult::Written(output) => output.rows,
+        TableResult::Failed { error, .. } => panic!("table {name} failed: {error}"),
+    }
+}
+
+/// Every record batch of a written table output, read back from the lake in file order.
+pub async fn written_batches(lake: &Lake, output: &TableOutput) -> Vec<RecordBatch> {
+    let snapshot = lakewarden_lake::CommittedSnapshot {
+        run_id: String::new(),
+        snapshot_at: 0,
+        files: output.files.clone(),
+        rows: i64::try_from(output.rows).expect("row count"),
+    };
+    lakewarden_lake::read_snapshot(lake, &output.table, &snapshot, None)
+        .await
+        .expect("stream")
+        .try_collect()
+        .await
+        .expect("batches")
+}
+
+/// Every record batch of one table a result wrote; a failed table fails the test.
+pub async fn result_batches(lake: &Lake, result: &SourceResult, name: &str) -> Vec<RecordBatch> {
+    match table_result(result, name) {
+        TableResult::Written(output) => written_batches(lake, output).await,
         TableResult::Failed { error, .. } => panic!("table {name} failed: {error}"),
     }
 }

@@ -101,6 +101,16 @@ enum ImportCommand {
         /// A local file or folder, or `s3://bucket/key-or-prefix`.
         location: String,
     },
+    /// IAM users, groups, roles and policies as `aws iam get-account-authorization-details`
+    /// prints them, one account per file, into the six tables that API fills.
+    Iam {
+        /// A local file or folder, or `s3://bucket/key-or-prefix`.
+        location: String,
+        /// The account the files hold. Without it each file's account is the one its ARNs
+        /// name; with it, a file whose ARNs name another account is rejected.
+        #[arg(long)]
+        account: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -279,6 +289,16 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             what: ImportCommand::Securityhub { location },
         } => {
             let importer = lakewarden_extract::securityhub::SecurityHubImporter;
+            import(&cli, &importer, location).await
+        }
+        Command::Import {
+            what: ImportCommand::Iam { location, account },
+        } => {
+            let importer = match account {
+                Some(account) => lakewarden_extract::iam::IamImporter::for_account(account)
+                    .map_err(anyhow::Error::msg)?,
+                None => lakewarden_extract::iam::IamImporter::new(),
+            };
             import(&cli, &importer, location).await
         }
         Command::Ddl {

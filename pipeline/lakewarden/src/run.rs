@@ -9,8 +9,8 @@ use anyhow::Context;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use lakewarden_extract::{
-    CoverageStatus, ExtractError, Importer, InputFiles, PartitionedOutput, Rate, RateLimits, Scope,
-    Source, SourceContext, SourceOutput, SourceResult, TableResult,
+    CoverageStatus, ExtractError, GLOBAL_REGION, Importer, InputFiles, PartitionedOutput, Rate,
+    RateLimits, Scope, Source, SourceContext, SourceOutput, SourceResult, TableResult,
 };
 use lakewarden_lake::{
     CommitRow, CommonColumns, Lake, RowEncoder, RunInfo, TableStatus, TableWriter, commit_run,
@@ -255,7 +255,7 @@ async fn run_inner(
                     let places = match source.scope() {
                         // Read once per run, below.
                         Scope::Once => Vec::new(),
-                        Scope::Global => vec![("global".to_owned(), account_sdk.clone())],
+                        Scope::Global => vec![(GLOBAL_REGION.to_owned(), account_sdk.clone())],
                         Scope::Regional => regions
                             .iter()
                             .map(|r| (r.clone(), in_region(&account_sdk, r)))
@@ -302,7 +302,7 @@ async fn run_inner(
                 ctx: SourceContext {
                     run: run.clone(),
                     account_id: caller.clone(),
-                    region: "global".to_owned(),
+                    region: GLOBAL_REGION.to_owned(),
                     sdk: sdk.clone(),
                     limits: limits.clone(),
                 },
@@ -461,7 +461,7 @@ async fn unreachable_account(
         let places = match (source.scope(), regions) {
             (Scope::Once, _) => continue,
             (Scope::Regional, RegionsSpec::List(list)) => list.clone(),
-            _ => vec!["global".to_owned()],
+            _ => vec![GLOBAL_REGION.to_owned()],
         };
         for region in places {
             let mut out =

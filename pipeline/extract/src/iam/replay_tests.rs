@@ -15,12 +15,16 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use lakewarden_lake::{Lake, RunInfo};
 use percent_encoding::percent_decode_str;
 
+use super::IamImporter;
 use super::source::{
     CREDENTIAL_REPORT, GROUPS, INLINE_POLICIES, IamOptions, POLICIES, ROLES, STATEMENTS, USERS,
     authorization_details, credential_report,
 };
-use crate::testing::{coverage, memory_lake, recorded, rows, table_result};
-use crate::{CoverageStatus, ExtractError, SourceContext, SourceOutput, TableResult};
+use crate::testing::{coverage, memory_lake, recorded, result_batches, rows, table_result};
+use crate::{
+    CoverageStatus, ExtractError, Importer, InputFile, PartitionedOutput, SourceContext,
+    SourceOutput, TableResult,
+};
 
 const ACCOUNT_ID: &str = "123456789012";
 
@@ -439,4 +443,42 @@ async fn unparseable_policy_document_is_a_row_error_naming_the_policy() {
         coverage(&result, "GetAccountAuthorizationDetails").status,
         CoverageStatus::Ok
     );
+}
+
+#[tokio::test]
+async fn a_pull_and_an_import_of_the_same_listing_write_the_same_rows() {
+    // The recorded pages are the AWS CLI's example split in three and encoded as IAM sends
+    // it; the import reads the example as the CLI prints it, documents decoded.
+    let ctx = context();
+    let (pull_lake, import_lake) = (memory_lake(), memory_lake());
+    let mut out = SourceOutput::new(&pull_lake, "iam", &ctx);
+    let replay = StaticReplayClient::new(vec![ok(PAGE_1), ok(PAGE_2), ok(PAGE_3)]);
+    authorization_details(&client(&replay), &ctx, &mut out, &mut 0)
+        .await
+        .expect("pulled");
+    let pulled = out.finish(AUTHORIZATION_TABLES, None).await;
+
+    let mut out = PartitionedOutput::new(&import_lake, "iam", &ctx.run);
+    let example = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/iam/awscli-example-get-account-authorization-details.json"
+    ));
+    IamImporter::new()
+        .import_file(&InputFile::from_bytes("awscli.json", example), &mut out)
+        .await
+        .expect("imported");
+    let imported = out.finish(AUTHORIZATION_TABLES).await;
+    assert_eq!(imported.len(), 1);
+    assert_eq!(
+        (imported[0].account_id.as_str(), imported[0].region.as_str()),
+        (ACCOUNT_ID, "global"),
+        "the partition a pull writes"
+    );
+
+    for table in AUTHORIZATION_TABLES {
+        let from_pull = result_batches(&pull_lake, &pulled, table).await;
+        let from_import = result_batches(&import_lake, &imported[0], table).await;
+        assert!(!from_pull.is_empty(), "{table}");
+        assert_eq!(from_import, from_pull, "{table}");
+    }
 }

@@ -6,19 +6,19 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_iam::Client;
-use aws_sdk_iam::types::{ReportStateType, Tag};
+use aws_sdk_iam::types::ReportStateType;
 use futures::StreamExt;
-use serde_json::Value;
 
+use super::authorization::{AUTHORIZATION_TABLES, AuthorizationRows};
 use super::credential_report::parse_credential_report;
-use super::policy::{Statement, decode_document, parse_statements};
+use super::details::{AuthorizationDetails, text};
 use super::rows::*;
 use crate::{
     CoverageStatus, ExtractError, Scope, Source, SourceContext, SourceOutput, TokenGuard,
     api_error, error_code, millis,
 };
 
-const SOURCE: &str = "iam";
+pub(crate) const SOURCE: &str = "iam";
 
 pub const USERS: &str = "iam_users";
 pub const GROUPS: &str = "iam_groups";
@@ -73,10 +73,6 @@ const RATES: &[(&str, crate::Rate)] = &[
     ("iam:GetAccessKeyLastUsed", crate::Rate::new(10.0, 20.0)),
     ("iam:ListMFADevices", crate::Rate::new(10.0, 20.0)),
 ];
-
-/// Tables filled from `GetAccountAuthorizationDetails`.
-const AUTHORIZATION_TABLES: &[&str] =
-    &[USERS, GROUPS, ROLES, POLICIES, INLINE_POLICIES, STATEMENTS];
 
 /// Settings of the IAM source.
 #[derive(Debug, Clone)]
@@ -167,95 +163,6 @@ pub(crate) struct UserRef {
     pub(crate) arn: String,
 }
 
-fn tags(tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter()
-        .map(|t| (t.key().to_owned(), t.value().to_owned()))
-        .collect()
-}
-
-fn text(value: Option<&str>) -> String {
-    value.unwrap_or_default().to_owned()
-}
-
-/// A decoded document, or `None` with the failure recorded against `object`.
-fn decode(out: &mut SourceOutput, object: &str, raw: Option<&str>) -> Option<Value> {
-    let raw = raw?;
-    match decode_document(raw) {
-        Ok(doc) => Some(doc),
-        Err(error) => {
-            out.row_error(STATEMENTS, object, error.to_string());
-            None
-        }
-    }
-}
-
-/// The statement rows of one document; a document that does not parse is a row error.
-fn statements(
-    out: &mut SourceOutput,
-    object: &str,
-    doc: &Value,
-    template: impl Fn(Statement) -> StatementRow,
-) -> Vec<StatementRow> {
-    match parse_statements(doc) {
-        Ok(statements) => statements.into_iter().map(template).collect(),
-        Err(error) => {
-            out.row_error(STATEMENTS, object, error.to_string());
-            Vec::new()
-        }
-    }
-}
-
-fn template(
-    kind: &'static str,
-    policy_arn: Option<&str>,
-    policy_name: &str,
-    owner: Option<(&'static str, &str)>,
-) -> impl Fn(Statement) -> StatementRow {
-    let policy_arn = policy_arn.map(str::to_owned);
-    let policy_name = policy_name.to_owned();
-    let owner = owner.map(|(t, arn)| (t, arn.to_owned()));
-    move |statement| StatementRow {
-        policy_kind: kind,
-        policy_arn: policy_arn.clone(),
-        policy_name: policy_name.clone(),
-        owner_type: owner.as_ref().map(|(t, _)| *t),
-        owner_arn: owner.as_ref().map(|(_, arn)| arn.clone()),
-        statement,
-    }
-}
-
-fn compact(doc: &Value) -> String {
-    doc.to_string()
-}
-
-/// Inline policies of one principal: rows for the inline table and their statements.
-fn inline_rows(
-    out: &mut SourceOutput,
-    owner_type: &'static str,
-    owner_name: &str,
-    owner_arn: &str,
-    policies: &[aws_sdk_iam::types::PolicyDetail],
-    inline: &mut Vec<InlinePolicyRow>,
-    stmts: &mut Vec<StatementRow>,
-) {
-    for policy in policies {
-        let name = text(policy.policy_name());
-        let object = format!("{owner_arn} inline policy {name}");
-        let doc = decode(out, &object, policy.policy_document());
-        if let Some(doc) = &doc {
-            let make = template("inline", None, &name, Some((owner_type, owner_arn)));
-            stmts.extend(statements(out, &object, doc, make));
-        }
-        inline.push(InlinePolicyRow {
-            owner_type,
-            owner_name: owner_name.to_owned(),
-            owner_arn: owner_arn.to_owned(),
-            policy_name: name,
-            document: doc.as_ref().map(compact),
-        });
-    }
-}
-
 /// Page through `GetAccountAuthorizationDetails`, writing every page as it arrives.
 pub(crate) async fn authorization_details(
     client: &Client,
@@ -281,180 +188,12 @@ pub(crate) async fn authorization_details(
             "Read a page of authorization details"
         );
 
-        let mut inline = Vec::new();
-        let mut stmts = Vec::new();
-
-        let mut user_rows = Vec::new();
-        for user in page.user_detail_list() {
-            let arn = text(user.arn());
-            let name = text(user.user_name());
-            inline_rows(
-                out,
-                "user",
-                &name,
-                &arn,
-                user.user_policy_list(),
-                &mut inline,
-                &mut stmts,
-            );
-            users.push(UserRef {
-                name: name.clone(),
-                arn: arn.clone(),
-            });
-            user_rows.push(UserRow {
-                user_name: name,
-                user_id: text(user.user_id()),
-                arn,
-                path: text(user.path()),
-                create_date: millis(user.create_date()),
-                permissions_boundary_arn: user
-                    .permissions_boundary()
-                    .and_then(|b| b.permissions_boundary_arn())
-                    .map(str::to_owned),
-                group_names: user.group_list().to_vec(),
-                attached_policy_arns: attached(user.attached_managed_policies()),
-                inline_policy_names: user
-                    .user_policy_list()
-                    .iter()
-                    .map(|p| text(p.policy_name()))
-                    .collect(),
-                tags: tags(user.tags()),
-            });
-        }
-
-        let mut group_rows = Vec::new();
-        for group in page.group_detail_list() {
-            let arn = text(group.arn());
-            let name = text(group.group_name());
-            inline_rows(
-                out,
-                "group",
-                &name,
-                &arn,
-                group.group_policy_list(),
-                &mut inline,
-                &mut stmts,
-            );
-            group_rows.push(GroupRow {
-                group_name: name,
-                group_id: text(group.group_id()),
-                arn,
-                path: text(group.path()),
-                create_date: millis(group.create_date()),
-                attached_policy_arns: attached(group.attached_managed_policies()),
-                inline_policy_names: group
-                    .group_policy_list()
-                    .iter()
-                    .map(|p| text(p.policy_name()))
-                    .collect(),
-            });
-        }
-
-        let mut role_rows = Vec::new();
-        for role in page.role_detail_list() {
-            let arn = text(role.arn());
-            let name = text(role.role_name());
-            inline_rows(
-                out,
-                "role",
-                &name,
-                &arn,
-                role.role_policy_list(),
-                &mut inline,
-                &mut stmts,
-            );
-            let object = format!("{arn} trust policy");
-            let trust = decode(out, &object, role.assume_role_policy_document());
-            if let Some(doc) = &trust {
-                let make = template("trust", None, "trust", Some(("role", &arn)));
-                stmts.extend(statements(out, &object, doc, make));
-            }
-            role_rows.push(RoleRow {
-                role_name: name,
-                role_id: text(role.role_id()),
-                arn,
-                path: text(role.path()),
-                create_date: millis(role.create_date()),
-                trust_policy: trust.as_ref().map(compact),
-                role_last_used_at: millis(role.role_last_used().and_then(|r| r.last_used_date())),
-                role_last_used_region: role
-                    .role_last_used()
-                    .and_then(|r| r.region())
-                    .map(str::to_owned),
-                permissions_boundary_arn: role
-                    .permissions_boundary()
-                    .and_then(|b| b.permissions_boundary_arn())
-                    .map(str::to_owned),
-                attached_policy_arns: attached(role.attached_managed_policies()),
-                inline_policy_names: role
-                    .role_policy_list()
-                    .iter()
-                    .map(|p| text(p.policy_name()))
-                    .collect(),
-                instance_profile_arns: role
-                    .instance_profile_list()
-                    .iter()
-                    .map(|p| p.arn().to_owned())
-                    .collect(),
-                tags: tags(role.tags()),
-            });
-        }
-
-        let mut policy_rows = Vec::new();
-        for policy in page.policies() {
-            let arn = text(policy.arn());
-            let aws_managed =
-                arn.starts_with("arn:aws:iam::aws:") || arn.contains(":iam::aws:policy/");
-            // AWS managed policies number over a thousand; only those in use, attached or
-            // as a permissions boundary, say anything about the account.
-            let in_use = policy.attachment_count().unwrap_or(0) > 0
-                || policy.permissions_boundary_usage_count().unwrap_or(0) > 0;
-            if aws_managed && !in_use {
-                continue;
-            }
-            // Some emulators omit the name; the ARN's last segment is the same value.
-            let name = policy
-                .policy_name()
-                .map(str::to_owned)
-                .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or_default().to_owned());
-            let default = policy
-                .policy_version_list()
-                .iter()
-                .find(|v| v.is_default_version())
-                .or_else(|| {
-                    policy
-                        .policy_version_list()
-                        .iter()
-                        .find(|v| v.version_id() == policy.default_version_id())
-                });
-            let doc = decode(out, &arn, default.and_then(|v| v.document()));
-            if let Some(doc) = &doc {
-                let make = template("managed", Some(&arn), &name, None);
-                stmts.extend(statements(out, &arn, doc, make));
-            }
-            policy_rows.push(PolicyRow {
-                policy_name: name,
-                policy_id: text(policy.policy_id()),
-                arn,
-                path: text(policy.path()),
-                aws_managed,
-                default_version_id: policy.default_version_id().map(str::to_owned),
-                attachment_count: policy.attachment_count(),
-                permissions_boundary_usage_count: policy.permissions_boundary_usage_count(),
-                is_attachable: Some(policy.is_attachable()),
-                create_date: millis(policy.create_date()),
-                update_date: millis(policy.update_date()),
-                description: policy.description().map(str::to_owned),
-                document: doc.as_ref().map(compact),
-            });
-        }
-
-        out.rows(USERS, &user_rows).await?;
-        out.rows(GROUPS, &group_rows).await?;
-        out.rows(ROLES, &role_rows).await?;
-        out.rows(POLICIES, &policy_rows).await?;
-        out.rows(INLINE_POLICIES, &inline).await?;
-        out.rows(STATEMENTS, &stmts).await?;
+        let details = AuthorizationDetails::from(&page);
+        users.extend(details.users.iter().map(|user| UserRef {
+            name: user.user_name.clone(),
+            arn: user.arn.clone(),
+        }));
+        AuthorizationRows::build(details).write(out).await?;
 
         let token = if page.is_truncated() {
             page.marker()
@@ -474,14 +213,6 @@ pub(crate) async fn authorization_details(
         AUTHORIZATION_TABLES,
     );
     Ok(users)
-}
-
-fn attached(policies: &[aws_sdk_iam::types::AttachedPolicy]) -> Vec<String> {
-    policies
-        .iter()
-        .filter_map(|p| p.policy_arn())
-        .map(str::to_owned)
-        .collect()
 }
 
 /// What the per-user calls found for one user.

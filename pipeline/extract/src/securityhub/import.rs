@@ -152,10 +152,11 @@ mod tests {
     use arrow::array::AsArray;
     use arrow::datatypes::DataType;
     use futures::TryStreamExt;
-    use lakewarden_lake::{CommittedSnapshot, Lake, RunInfo};
+    use lakewarden_lake::{Lake, RunInfo};
     use serde_json::json;
 
     use super::*;
+    use crate::testing::written_batches;
     use crate::{SourceResult, TableResult};
 
     macro_rules! fixture {
@@ -166,25 +167,6 @@ mod tests {
                 $name
             ))
         };
-    }
-
-    /// Every record batch of a written table output, in file order.
-    async fn written_batches(
-        lake: &Lake,
-        output: &lakewarden_lake::TableOutput,
-    ) -> Vec<arrow::array::RecordBatch> {
-        let snapshot = CommittedSnapshot {
-            run_id: String::new(),
-            snapshot_at: 0,
-            files: output.files.clone(),
-            rows: i64::try_from(output.rows).expect("row count"),
-        };
-        lakewarden_lake::read_snapshot(lake, FINDINGS, &snapshot, None)
-            .await
-            .expect("stream")
-            .try_collect()
-            .await
-            .expect("batches")
     }
 
     fn lake() -> Lake {

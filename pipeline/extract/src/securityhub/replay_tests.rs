@@ -10,20 +10,19 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, AsArray};
 use arrow::datatypes::TimestampMillisecondType;
 use aws_sdk_securityhub::Client;
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use chrono::TimeZone;
-use futures::TryStreamExt;
 use lakewarden_lake::{CommitRow, Lake, RunInfo, TableStatus, commit_run};
 use serde_json::{Value, json};
 
 use super::source::{
     CONTROLS, FINDINGS, STANDARDS, SecurityHubOptions, findings, standards_and_controls,
 };
-use crate::testing::{coverage, memory_lake, recorded, rows, table_result};
+use crate::testing::{coverage, memory_lake, recorded, result_batches, rows, table_result};
 use crate::{CoverageStatus, SourceContext, SourceOutput, SourceResult, TableResult};
 
 const ACCOUNT_ID: &str = "012345678901";
@@ -131,32 +130,13 @@ fn paths(replay: &StaticReplayClient) -> Vec<String> {
         .collect()
 }
 
-/// Every batch a written table holds.
-async fn batches(lake: &Lake, result: &SourceResult, name: &str) -> Vec<RecordBatch> {
-    let TableResult::Written(output) = table_result(result, name) else {
-        panic!("table {name} failed");
-    };
-    let snapshot = lakewarden_lake::CommittedSnapshot {
-        run_id: String::new(),
-        snapshot_at: 0,
-        files: output.files.clone(),
-        rows: output.rows as i64,
-    };
-    lakewarden_lake::read_snapshot(lake, name, &snapshot, None)
-        .await
-        .expect("readable")
-        .try_collect()
-        .await
-        .expect("batches")
-}
-
 /// Finding id → (title, updated_at) of a findings table.
 async fn findings_by_id(
     lake: &Lake,
     result: &SourceResult,
 ) -> BTreeMap<String, (String, Option<i64>)> {
     let mut out = BTreeMap::new();
-    for batch in batches(lake, result, FINDINGS).await {
+    for batch in result_batches(lake, result, FINDINGS).await {
         let ids = batch
             .column_by_name("finding_id")
             .expect("column")
@@ -471,7 +451,7 @@ async fn standards_and_the_controls_of_each_ready_standard_are_read() {
         Some(3)
     );
 
-    let standards = &batches(&lake, &result, STANDARDS).await[0];
+    let standards = &result_batches(&lake, &result, STANDARDS).await[0];
     let reason = standards
         .column_by_name("status_reason")
         .expect("column")
@@ -497,7 +477,7 @@ async fn standards_and_the_controls_of_each_ready_standard_are_read() {
         ])
     );
 
-    let controls = &batches(&lake, &result, CONTROLS).await[0];
+    let controls = &result_batches(&lake, &result, CONTROLS).await[0];
     let ids = controls
         .column_by_name("control_id")
         .expect("column")
