@@ -310,6 +310,13 @@ def authorization_details(rng, account, principals):
                           "CreateDate": created, "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
                           "InstanceProfileList": [], "RolePolicyList": inline("role", i), "AttachedManagedPolicies": attached(),
                           "Tags": [], "RoleLastUsed": {}})
+    # AttachmentCount as IAM reports it: how many principals have the policy attached.
+    counts = {}
+    for principal in users + groups + roles:
+        for policy in principal["AttachedManagedPolicies"]:
+            counts[policy["PolicyArn"]] = counts.get(policy["PolicyArn"], 0) + 1
+    for policy in policies:
+        policy["AttachmentCount"] = counts.get(policy["Arn"], 0)
     return {"UserDetailList": users, "GroupDetailList": groups, "RoleDetailList": roles, "Policies": policies}
 
 

@@ -64,6 +64,13 @@ class GenerateTest(unittest.TestCase):
             details = json.loads(next((out / "iam").iterdir()).read_text())
             self.assertEqual(len(details["UserDetailList"]) + len(details["RoleDetailList"]), 12)
             self.assertTrue(all(len(u["AttachedManagedPolicies"]) == 2 for u in details["UserDetailList"]))
+            # 4 users, 8 roles and 5 groups attach 2 policies each: 34 attachments in all,
+            # and each policy's AttachmentCount counts its own.
+            principals = details["UserDetailList"] + details["RoleDetailList"] + details["GroupDetailList"]
+            self.assertEqual(sum(p["AttachmentCount"] for p in details["Policies"]), 34)
+            for policy in details["Policies"]:
+                held = sum(a["PolicyArn"] == policy["Arn"] for p in principals for a in p["AttachedManagedPolicies"])
+                self.assertEqual(policy["AttachmentCount"], held, policy["Arn"])
 
 
 if __name__ == "__main__":
