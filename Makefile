@@ -45,12 +45,15 @@ test: lint setup registry-tools
 # Findings per scale (space separated for several, e.g. "50000 200000 1000000"), runs per figure.
 BENCH_SCALE ?= 50000
 BENCH_RUNS ?= 3
+# Security Hub findings seeded into the emulator for the extraction benchmark (100 a page).
+BENCH_EXTRACT ?= 20000
 
-## bench: release build, then import and jobs benchmarks beside DuckDB into docs/benchmarks.md
+## bench: release build, then import and jobs benchmarks beside DuckDB, and extraction from the emulator, into docs/benchmarks.md
 bench: setup
 	cargo build --release --bin lakewarden
 	python3 scripts/bench/run.py --binary target/release/lakewarden --duckdb $(VENV)/bin/duckdb \
-		--scales "$(BENCH_SCALE)" --runs $(BENCH_RUNS) --work .run/bench --out docs/benchmarks.md
+		--python $(VENV)/bin/python --scales "$(BENCH_SCALE)" --runs $(BENCH_RUNS) \
+		--extract-findings $(BENCH_EXTRACT) --work .run/bench --out docs/benchmarks.md
 
 ## lint: rustfmt and clippy, warnings denied
 lint:

@@ -15,15 +15,21 @@ For each scale (findings; Config items are half as many) it generates seeded inp
   Parquet: Security Hub's control evaluations (the compliance job folds them into
   `compliance_results`) and the finding-to-resource join.
 
+Then, once: extraction, `lakewarden run` of the Security Hub source against the moto
+emulator (tests/harness/moto_launcher.py, run by the test virtualenv's python) seeded
+with many findings, to show the CPU per GetFindings page beside the API's rate.
+
 Every process is measured on its own: wall time, CPU (user + system) and peak resident
 memory from `os.wait4`'s rusage of that child. Results go to a Markdown file. Nothing
-here talks to a network: the lake and the inputs are local folders.
+here talks to a network: the lake and the inputs are local folders, and the emulator
+listens on 127.0.0.1 only.
 """
 
 import argparse
 import json
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -245,6 +251,251 @@ def jobs_benchmark(args, inputs, scale, work, env):
     return run_id, median_of(whole), jobs, duck
 
 
+# The extraction benchmark: `lakewarden run` of the Security Hub source against the moto
+# emulator, seeded with many findings in one account and region.
+EXTRACT_ACCOUNT = "012345678901"
+EXTRACT_REGION = "us-east-1"
+# GetFindings returns at most 100 findings a page.
+FINDINGS_PAGE = 100
+# The throttling limits in the introduction of the AWS Security Hub API Reference:
+# GetFindings is allowed 3 requests a second (burst 6) per account and region.
+GETFINDINGS_PER_SECOND = 3.0
+GETFINDINGS_BURST = 6
+# Seeding is quadratic in moto (each imported finding is looked up among those held).
+EMULATOR_READY_SECONDS = 1200
+LAUNCHER = Path(__file__).resolve().parents[2] / "tests" / "harness" / "moto_launcher.py"
+
+
+def write_extract_findings(path, count, seed):
+    """`count` generated findings as JSON lines (a format the emulator's launcher seeds
+    from); the launcher rewrites each finding's account, region and product ARN. As in
+    the other benchmarks, the findings point at a pool of half as many resources."""
+    org = generate.Organisation(seed, accounts=1, resources_per_partition=max(1, count // 2))
+    rng = random.Random(f"{seed}/extract")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
+        for n in range(count):
+            out.write(generate.dumps(generate.finding(rng, org, n)) + "\n")
+    return path
+
+
+def pages_for(findings):
+    """GetFindings pages of a full pull from moto, which gives a next token only while
+    findings remain: ceil(findings / 100), and one empty page when there are none."""
+    return max(1, -(-findings // FINDINGS_PAGE))
+
+
+def extract_config(region):
+    """The run's configuration: the caller's account, one region, the Security Hub
+    findings only, and no client-side rate limit, so the emulator's speed bounds the
+    wall time rather than lakewarden's token bucket for GetFindings."""
+    return f"""[scope]
+accounts = "caller"
+regions = ["{region}"]
+
+[sources.iam]
+enabled = false
+
+[sources.securityhub]
+enabled = true
+# The emulator has no Security Hub standards.
+standards = false
+
+[limits.apis]
+"securityhub:GetFindings" = {{ per_second = 0.0, burst = 0.0 }}
+"""
+
+
+def extract_figures(pages, run_cpu, jobs_cpu):
+    """The extraction's share of the run's CPU (the run's CPU less that of the jobs it
+    ends with), per page, and how that compares with the interval between two
+    GetFindings calls at AWS's sustained rate."""
+    interval_ms = 1000 / GETFINDINGS_PER_SECOND
+    cpu = max(0.0, run_cpu - jobs_cpu)
+    cpu_ms = cpu * 1000 / pages if pages else 0.0
+    return {"extract_cpu": cpu, "cpu_ms_per_page": cpu_ms, "interval_ms": interval_ms,
+            "share_of_interval": cpu_ms / interval_ms}
+
+
+def log_seconds(lines, first, last):
+    """Seconds between the first log event whose message is `first` and the first after
+    it whose message is `last`, from the JSON log lines' timestamps; None if either is
+    missing."""
+    start = None
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        message = event.get("fields", {}).get("message")
+        at = event.get("timestamp")
+        if start is None and message == first:
+            start = datetime.fromisoformat(at)
+        elif start is not None and message == last:
+            return (datetime.fromisoformat(at) - start).total_seconds()
+    return None
+
+
+def printed_run_id(text):
+    """The run id `lakewarden run` prints as `run <id> <outcome>`."""
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "run":
+            return words[1]
+    raise ValueError("no `run <id>` line in the output")
+
+
+def process_cpu(pid):
+    """User + system CPU seconds a live process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_emulator(python, folder, findings_file):
+    """moto on 127.0.0.1 (a free port), seeded with `findings_file` in one account and
+    region, as the end-to-end harness starts it. Returns the process, its ready file's
+    contents and the seconds seeding took."""
+    ready = folder / "ready.json"
+    ready.unlink(missing_ok=True)
+    log = open(folder / "emulator.log", "wb")
+    cmd = [python, str(LAUNCHER), "--ready-file", str(ready), "--port", "0",
+           "--seed-securityhub", str(findings_file), "--securityhub-region", EXTRACT_REGION,
+           "--account", EXTRACT_ACCOUNT, "--quiet", "--exit-on-stdin-close", "--exit-with-parent"]
+    started = time.monotonic()
+    env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true")
+    try:
+        child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log, stderr=log, env=env)
+    finally:
+        log.close()
+    try:
+        while not ready.exists():
+            if child.poll() is not None:
+                text = (folder / "emulator.log").read_text(errors="replace")[-2000:]
+                raise SystemExit(f"the emulator exited {child.returncode} before it was ready\n{text}")
+            if time.monotonic() - started > EMULATOR_READY_SECONDS:
+                raise SystemExit(f"the emulator was not ready in {EMULATOR_READY_SECONDS} s; "
+                                 f"its log is {folder / 'emulator.log'}")
+            time.sleep(0.2)
+        return child, json.loads(ready.read_text()), time.monotonic() - started
+    except BaseException:
+        stop_emulator(child)
+        raise
+
+
+def stop_emulator(child):
+    if child.poll() is not None:
+        return
+    child.stdin.close()
+    child.terminate()
+    try:
+        child.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def lake_scalar(duckdb, sql):
+    out = subprocess.run([duckdb, "-csv", "-noheader", "-c", sql], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip() or 0)
+
+
+def extract_benchmark(args, work):
+    """Seed the emulator, then one `lakewarden run` of the Security Hub source against it,
+    the lakewarden process measured alone; then the same jobs again over the lake it
+    wrote, whose CPU is taken off the run's."""
+    folder = work / "extract"
+    folder.mkdir(parents=True, exist_ok=True)
+    findings_file = folder / f"findings-{args.extract_findings}-seed{args.seed}.jsonl"
+    if not findings_file.exists():
+        write_extract_findings(findings_file, args.extract_findings, args.seed)
+    print(f"extraction: seeding the emulator with {args.extract_findings:,} findings", flush=True)
+    child, ready, seeding = start_emulator(args.python, folder, findings_file)
+    lake = folder / "lake"
+    try:
+        account = ready["accounts"][EXTRACT_ACCOUNT]
+        active = account["expected_by_region"][EXTRACT_REGION]["securityhub_findings"]
+        config = folder / "lakewarden.toml"
+        config.write_text(extract_config(EXTRACT_REGION))
+        shutil.rmtree(lake, ignore_errors=True)
+        # Only the emulator's endpoint and its dummy credentials; no profile, no metadata.
+        env = {"PATH": os.environ.get("PATH", ""), "LAKEWARDEN_LOG": "info",
+               "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": os.devnull,
+               "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_ENDPOINT_URL": ready["endpoint"],
+               "AWS_ALLOW_HTTP": "true", "AWS_ACCESS_KEY_ID": account["access_key_id"],
+               "AWS_SECRET_ACCESS_KEY": account["secret_access_key"], "AWS_REGION": EXTRACT_REGION}
+        log, out = folder / "run.log", folder / "run.out"
+        cmd = [args.binary, "run", "--no-progress", "--config", str(config), "--lake", str(lake)]
+        print("extraction: lakewarden run", flush=True)
+        moto_before = process_cpu(child.pid)
+        run = check(measure(cmd, stdout=out, stderr=log, env=env), " ".join(cmd), log)
+        moto_cpu = process_cpu(child.pid) - moto_before
+    finally:
+        stop_emulator(child)
+    run_id = printed_run_id(out.read_text())
+    extract_wall = log_seconds(log.read_text().splitlines(), "Run started", "Run committed")
+
+    coverage = sql_text(lake / "lake_coverage") + "/**/*.parquet"
+    pages = lake_scalar(args.duckdb, f"SELECT coalesce(sum(calls), 0) FROM read_parquet('{coverage}') "
+                                     "WHERE source = 'securityhub' AND api = 'GetFindings' AND status = 'ok'")
+    rows = lake_scalar(args.duckdb, "SELECT count(*) FROM read_parquet('"
+                       + sql_text(lake / "securityhub_findings") + "/**/*.parquet')")
+    if rows != active:
+        raise SystemExit(f"extraction wrote {rows} findings; the emulator holds {active} active ones")
+
+    # The run ends with the jobs; the same jobs again over the same run, on their own.
+    jobs_log = folder / "jobs.log"
+    cmd = [args.binary, "jobs", "--run-id", run_id, "--config", str(config), "--lake", str(lake)]
+    jobs = check(measure(cmd, stdout=folder / "jobs.out", stderr=jobs_log, env=env), " ".join(cmd), jobs_log)
+    shutil.rmtree(lake, ignore_errors=True)
+
+    row = {"findings": args.extract_findings, "rows": rows, "pages": pages,
+           "expected_pages": pages_for(args.extract_findings), "seeding": seeding,
+           "moto_cpu": moto_cpu, "run": run, "jobs": jobs, "extract_wall": extract_wall}
+    row.update(extract_figures(pages, run["cpu"], jobs["cpu"]))
+    print(f"  {pages} pages, {rows} findings written: run {run}; jobs alone {jobs}", flush=True)
+    return row
+
+
+def extract_report(extract):
+    """The report's extraction section, as lines of Markdown."""
+    run, jobs = extract["run"], extract["jobs"]
+    wall = extract["extract_wall"]
+    interval = extract["interval_ms"]
+    whole_ms = run["cpu"] * 1000 / extract["pages"] if extract["pages"] else 0.0
+    lines = ["## Extraction against the emulator", "",
+             "`lakewarden run` of the Security Hub source (findings only, a fresh lake) against moto on",
+             f"127.0.0.1, seeded with {extract['findings']:,} generated findings in one account and region",
+             f"(seeding took {extract['seeding']:.0f} s). Pages are the `GetFindings` calls the run recorded",
+             "in `lake_coverage.calls`; findings are the active ones written to `securityhub_findings`.",
+             "A run ends with the jobs: they ran again alone over the same run (`lakewarden jobs",
+             "--run-id`), and the extraction's CPU is taken as the run's less theirs. Its wall time is from the",
+             "run's `Run started` to its `Run committed` log line.", "",
+             "| source | pages | findings | run wall s | extraction wall s | run CPU s | jobs CPU s | extraction CPU s | CPU ms per page | peak RSS MiB | CPU per page vs AWS's interval |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+             f"| Security Hub `GetFindings` | {extract['pages']:,} | {extract['rows']:,} | {run['wall']:.2f} | "
+             + (f"{wall:.2f}" if wall is not None else "-")
+             + f" | {run['cpu']:.2f} | {jobs['cpu']:.2f} | {extract['extract_cpu']:.2f} | "
+             f"{extract['cpu_ms_per_page']:.1f} | {run['rss']:.0f} | "
+             f"{extract['share_of_interval'] * 100:.1f}% of {interval:.0f} ms |", "",
+             f"AWS allows `GetFindings` {GETFINDINGS_PER_SECOND:.0f} requests a second per account and region, burst",
+             f"{GETFINDINGS_BURST} (the throttling limits in the introduction of the AWS Security Hub API Reference):",
+             "one page every"
+             f" {interval:.0f} ms at the sustained rate, so these {extract['pages']:,} pages take at least "
+             f"{max(0, extract['pages'] - GETFINDINGS_BURST) / GETFINDINGS_PER_SECOND:.0f} s from AWS.",
+             f"Even the whole run's CPU, jobs included, is {whole_ms:.1f} ms per page "
+             f"({whole_ms / interval * 100:.1f}% of that interval).",
+             "Lakewarden's own token bucket for `GetFindings` was switched off for this run",
+             "(`[limits.apis]`, `per_second = 0`), so nothing waited for it.", "",
+             "The CPU and memory figures are the lakewarden process alone: the emulator's own CPU is",
+             f"excluded (the moto process used {extract['moto_cpu']:.2f} s of CPU during the run). Peak RSS is",
+             f"the whole run's, jobs included (the jobs alone: {jobs['rss']:.0f} MiB). The wall times are bounded",
+             "by how fast moto answers (it never throttles) and lakewarden runs on this machine, not by",
+             "the API's rate, and say nothing about how long a run against AWS takes.", ""]
+    if extract["pages"] != extract["expected_pages"]:
+        lines += [f"The run made {extract['pages']:,} calls where {extract['expected_pages']:,} pages hold the findings.", ""]
+    return lines
+
+
 def generate_counts(scale):
     resources = max(1, scale // 2)
     per_partition = max(1, resources // (ACCOUNTS * len(generate.REGIONS)))
@@ -281,7 +532,7 @@ def fmt_rate(rows, seconds):
     return f"{rows / seconds:,.0f}" if seconds > 0 else "-"
 
 
-def report(args, results, started):
+def report(args, results, started, extract=None):
     version = subprocess.run([args.duckdb, "--version"], capture_output=True, text=True).stdout.strip()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     build = "release" if "/release/" in args.binary else "unoptimised debug"
@@ -345,6 +596,8 @@ def report(args, results, started):
         for label, a, b in grow:
             lines.append(f"| {label} | {a:.0f} MiB | {b:.0f} MiB | {b / a:.2f}x |")
         lines.append("")
+    if extract:
+        lines += extract_report(extract)
     Path(args.out).write_text("\n".join(lines))
 
 
@@ -352,6 +605,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--binary", required=True)
     parser.add_argument("--duckdb", required=True)
+    parser.add_argument("--python", help="the test virtualenv's python, which runs the moto emulator "
+                                         "(default: the python next to --duckdb)")
+    parser.add_argument("--extract-findings", type=int, default=20000,
+                        help="Security Hub findings seeded into the emulator for the extraction "
+                             "benchmark (100 a page); 0 skips it")
     parser.add_argument("--scales", default="50000", help="findings per scale, space or comma separated")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
@@ -361,6 +619,11 @@ def main(argv=None):
     args.scales = [int(s) for s in args.scales.replace(",", " ").split()]
     args.binary_shown = args.binary
     args.binary = str(Path(args.binary).resolve())
+    args.python = args.python or str(Path(args.duckdb).parent / "python")
+    if args.extract_findings > 0 and not Path(args.python).exists():
+        parser.error(f"--python {args.python} does not exist; the extraction benchmark runs the "
+                     "emulator with the test virtualenv's python (`make setup`), or give "
+                     "--extract-findings 0 to skip it")
     args.load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -376,6 +639,8 @@ def main(argv=None):
         jobs = jobs_benchmark(args, inputs, scale, work, env)
         results[scale] = (imports, jobs)
         report(args, results, started)
+    if args.extract_findings > 0:
+        report(args, results, started, extract_benchmark(args, work))
     print(f"results in {args.out}")
     return 0
 
