@@ -19,6 +19,10 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 /// Rows buffered for row groups across every partition of a file, at most, in bytes.
 const PENDING_LIMIT: usize = 64 * 1024 * 1024;
 
+/// Upload buffers of open Parquet files across every partition of a file, at most, in
+/// bytes: 128 files for a local folder (1 MiB each), 25 on S3 (5 MiB parts).
+const OPEN_FILE_BUFFERS: usize = 128 * 1024 * 1024;
+
 /// Rows of one chunk, by (account, region).
 type Chunk<R> = BTreeMap<(String, String), Vec<R>>;
 
@@ -119,7 +123,9 @@ async fn write_chunk<R: Serialize>(
             .rows(table, &rows)
             .await?;
     }
-    out.bound_pending(PENDING_LIMIT).await
+    out.bound_pending(PENDING_LIMIT).await?;
+    let open_files = (OPEN_FILE_BUFFERS / lakewarden_lake::upload_buffer(out.lake())).max(2);
+    out.bound_open_files(open_files).await
 }
 
 /// Keep the rows of a file that was read whole, or drop them all when it was rejected.

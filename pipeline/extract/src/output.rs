@@ -222,6 +222,20 @@ impl SourceOutput {
         Ok(())
     }
 
+    /// How many of its tables have a file open.
+    pub fn open_files(&self) -> usize {
+        self.writers.values().filter(|w| w.has_open_file()).count()
+    }
+
+    /// Write the buffered rows and close every open file; see
+    /// [`TableWriter::close_open_file`].
+    pub async fn close_open_files(&mut self) -> Result<(), ExtractError> {
+        for writer in self.writers.values_mut() {
+            writer.close_open_file().await?;
+        }
+        Ok(())
+    }
+
     /// Drop everything written: no table of this output is kept.
     pub async fn abort(mut self) {
         for (_, writer) in std::mem::take(&mut self.writers) {
@@ -319,6 +333,9 @@ pub struct PartitionedOutput {
     source: &'static str,
     outputs: BTreeMap<(String, String), SourceOutput>,
     kept: BTreeMap<(String, String), SourceResult>,
+    /// When each partition was last written to, by a counter of calls to `partition`.
+    last_used: BTreeMap<(String, String), u64>,
+    uses: u64,
 }
 
 impl PartitionedOutput {
@@ -329,12 +346,21 @@ impl PartitionedOutput {
             source,
             outputs: BTreeMap::new(),
             kept: BTreeMap::new(),
+            last_used: BTreeMap::new(),
+            uses: 0,
         }
+    }
+
+    /// The lake written to.
+    pub fn lake(&self) -> &Lake {
+        &self.lake
     }
 
     /// The output for one account and region of the current file.
     pub fn partition(&mut self, account_id: &str, region: &str) -> &mut SourceOutput {
         let key = (account_id.to_owned(), region.to_owned());
+        self.uses += 1;
+        self.last_used.insert(key.clone(), self.uses);
         if !self.outputs.contains_key(&key) {
             let output =
                 SourceOutput::for_partition(&self.lake, self.source, &self.run, account_id, region);
@@ -370,8 +396,43 @@ impl PartitionedOutput {
         Ok(())
     }
 
+    /// Files open across every partition, each holding an upload buffer.
+    pub fn open_files(&self) -> usize {
+        self.outputs.values().map(SourceOutput::open_files).sum()
+    }
+
+    /// Keep at most `limit` files open: past it, the partitions written to least recently
+    /// have their files closed until half the limit is open. Every open file buffers up to
+    /// an upload part, so without this a file spread over thousands of accounts and
+    /// regions would hold thousands of buffers; with it, a partition the input keeps
+    /// returning to gets several smaller files.
+    pub async fn bound_open_files(&mut self, limit: usize) -> Result<(), ExtractError> {
+        let mut open = self.open_files();
+        if open <= limit {
+            return Ok(());
+        }
+        let mut oldest: Vec<(u64, (String, String))> = self
+            .outputs
+            .iter()
+            .filter(|(_, output)| output.open_files() > 0)
+            .map(|(key, _)| (self.last_used.get(key).copied().unwrap_or(0), key.clone()))
+            .collect();
+        oldest.sort_unstable();
+        for (_, key) in oldest {
+            if open <= limit / 2 {
+                break;
+            }
+            if let Some(output) = self.outputs.get_mut(&key) {
+                open -= output.open_files();
+                output.close_open_files().await?;
+            }
+        }
+        Ok(())
+    }
+
     /// The current file was read whole: close its outputs and keep what they wrote.
     pub async fn keep_file(&mut self, declared: &[&str]) {
+        self.last_used.clear();
         for (key, output) in std::mem::take(&mut self.outputs) {
             let result = output.finish(declared, None).await;
             match self.kept.get_mut(&key) {
@@ -385,6 +446,7 @@ impl PartitionedOutput {
 
     /// The current file was rejected: drop every row it wrote.
     pub async fn discard_file(&mut self) {
+        self.last_used.clear();
         for (_, output) in std::mem::take(&mut self.outputs) {
             output.abort().await;
         }

@@ -29,4 +29,4 @@ pub use read::{CommittedSnapshot, latest_snapshot, read_snapshot};
 pub use rows::{CommonColumns, RowEncoder};
 pub use schema::{ColumnSpec, PartitionSpec, TableSchema, parse_type};
 pub use store::{Lake, open_lake};
-pub use writer::{TableOutput, TableWriter, WriterOptions};
+pub use writer::{TableOutput, TableWriter, WriterOptions, upload_buffer};

@@ -158,6 +158,19 @@ impl TableWriter {
         Ok(())
     }
 
+    /// Whether a file is open, holding an upload buffer.
+    pub fn has_open_file(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Write the buffered rows and close the open file now, freeing its buffers; later
+    /// rows begin a new file. A caller holding many writers at once bounds the number of
+    /// open files this way, at the price of more, smaller files.
+    pub async fn close_open_file(&mut self) -> Result<(), LakeError> {
+        self.flush_pending().await?;
+        self.close_file().await
+    }
+
     /// Write what is buffered, close the last file and report what was written. A table
     /// with no rows still gets one file with its schema and no rows, so readers can tell
     /// "looked and found none" from "not collected".
@@ -292,11 +305,7 @@ impl TableWriter {
         // Every open file holds this much before its upload starts, and an import spread
         // over many accounts and regions holds one open file per partition: S3 needs
         // parts of 5 MiB, a local folder takes any size.
-        let buffer = if self.lake.url().starts_with("s3://") {
-            S3_UPLOAD_BUFFER
-        } else {
-            LOCAL_UPLOAD_BUFFER
-        };
+        let buffer = upload_buffer(&self.lake);
         let sink = BufWriter::with_capacity(self.store.clone(), path.clone(), buffer)
             .with_max_concurrency(2);
         let writer = AsyncArrowWriter::try_new(sink, self.schema.clone(), Some(props)).map_err(
@@ -326,6 +335,15 @@ impl TableWriter {
             self.written.push(path);
         }
         Ok(())
+    }
+}
+
+/// Bytes one open file of `lake` buffers, at most, before its upload starts.
+pub fn upload_buffer(lake: &Lake) -> usize {
+    if lake.url().starts_with("s3://") {
+        S3_UPLOAD_BUFFER
+    } else {
+        LOCAL_UPLOAD_BUFFER
     }
 }
 

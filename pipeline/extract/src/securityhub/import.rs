@@ -440,4 +440,68 @@ mod tests {
             assert_eq!(titles, ["first 4", "first 5", "newer 3"], "{name}");
         }
     }
+
+    /// An export spread over many accounts and regions kept an open Parquet file, with its
+    /// upload buffer, for every partition it touched until the file was read whole.
+    #[tokio::test]
+    async fn import_over_many_partitions_keeps_a_bounded_number_of_files_open() {
+        let lake = lake();
+        let run = RunInfo::start(chrono::Utc::now());
+        let mut out = PartitionedOutput::new(&lake, SOURCE, &run);
+        let accounts = ["111111111111", "222222222222", "333333333333"];
+        let regions = ["us-east-1", "eu-west-1", "ap-south-1", "sa-east-1"];
+        let mut most_open = 0;
+        for round in 0..3 {
+            for account in accounts {
+                for region in regions {
+                    let finding = json!({
+                        "Id": format!("arn:aws:securityhub:{region}:{account}:finding/{round}"),
+                        "ProductArn": format!("arn:aws:securityhub:{region}::product/aws/guardduty"),
+                        "GeneratorId": "g", "AwsAccountId": account, "Region": region,
+                        "Title": "t", "Description": "d", "UpdatedAt": "2024-05-01T10:00:00Z",
+                        "RecordState": "ACTIVE", "ProductFields": {},
+                        "Resources": [{"Type": "Other", "Id": "r", "Details": {"Other": {}}}]
+                    });
+                    let row = finding_row(&finding).expect("a valid finding");
+                    let partition = out.partition(account, region);
+                    partition.rows(FINDINGS, &[row]).await.expect("written");
+                    // What bounding the waiting rows does: a row group goes to the file.
+                    partition.flush_pending().await.expect("flushed");
+                    out.bound_open_files(4).await.expect("bounded");
+                    most_open = most_open.max(out.open_files());
+                }
+            }
+        }
+        assert_eq!(most_open, 4);
+        let results = out.finish(&[FINDINGS]).await;
+
+        // Every row is kept, three in each of the twelve partitions; partitions whose file
+        // was closed early have more than one file.
+        let mut written = partitions(&results);
+        written.sort();
+        let mut expected: Vec<(String, String, u64)> = accounts
+            .iter()
+            .flat_map(|a| regions.iter().map(|r| (a.to_string(), r.to_string(), 3)))
+            .collect();
+        expected.sort();
+        assert_eq!(written, expected);
+        let files = data_files(&lake).await;
+        assert!(files.len() > 12, "{files:?}");
+        let mut ids = Vec::new();
+        for result in &results {
+            for batch in crate::testing::result_batches(&lake, result, FINDINGS).await {
+                let column = batch.column_by_name("finding_id").expect("finding_id");
+                ids.extend(
+                    column
+                        .as_string::<i32>()
+                        .iter()
+                        .flatten()
+                        .map(str::to_owned),
+                );
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 36);
+    }
 }
