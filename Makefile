@@ -45,6 +45,8 @@ test: lint setup registry-tools
 # Findings per scale (space separated for several, e.g. "50000 200000 1000000"), runs per figure.
 BENCH_SCALE ?= 50000
 BENCH_RUNS ?= 3
+# Accounts of the synthetic organisation, two regions each.
+BENCH_ACCOUNTS ?= 20
 # Security Hub findings seeded into the emulator for the extraction benchmark (100 a page).
 BENCH_EXTRACT ?= 20000
 
@@ -52,7 +54,7 @@ BENCH_EXTRACT ?= 20000
 bench: setup
 	cargo build --release --bin lakewarden
 	python3 scripts/bench/run.py --binary target/release/lakewarden --duckdb $(VENV)/bin/duckdb \
-		--python $(VENV)/bin/python --scales "$(BENCH_SCALE)" --runs $(BENCH_RUNS) \
+		--python $(VENV)/bin/python --scales "$(BENCH_SCALE)" --runs $(BENCH_RUNS) --accounts $(BENCH_ACCOUNTS) \
 		--extract-findings $(BENCH_EXTRACT) --work .run/bench --out docs/benchmarks.md
 
 ## lint: rustfmt and clippy, warnings denied

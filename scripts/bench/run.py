@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import generate  # noqa: E402
 
+# Accounts of the synthetic organisation unless --accounts says otherwise.
 ACCOUNTS = 20
 # IAM users and roles of each account's authorization details file.
 PRINCIPALS = 150
@@ -167,15 +168,16 @@ def median_of(runs):
 
 def import_benchmark(args, inputs, scale, work, env):
     """Rows for each (input, tool) pair: medians over the runs."""
-    items = generate_counts(scale)["items"]
+    accounts = args.accounts
+    items = generate_counts(scale, accounts)["items"]
     cases = [
         ("Security Hub, JSON lines", scale, ["securityhub", inputs / "securityhub" / "findings.jsonl"],
          lambda target: duckdb_findings_sql(inputs / "securityhub" / "findings.jsonl", target)),
         ("Security Hub, {\"Findings\": [...]}", scale, ["securityhub", inputs / "securityhub" / "findings.json"], None),
-        (f"Config snapshots ({ACCOUNTS * 2} files)", items, ["config-snapshot", inputs / "config"],
+        (f"Config snapshots ({accounts * len(generate.REGIONS)} files)", items, ["config-snapshot", inputs / "config"],
          lambda target: duckdb_config_sql(inputs / "config", target)),
         # No DuckDB counterpart: the rows are built from nested documents, not copied.
-        (f"IAM authorization details ({ACCOUNTS} files; records = users and roles)", ACCOUNTS * PRINCIPALS,
+        (f"IAM authorization details ({accounts} files; records = users and roles)", accounts * PRINCIPALS,
          ["iam", inputs / "iam"], None),
     ]
     rows = []
@@ -496,19 +498,20 @@ def extract_report(extract):
     return lines
 
 
-def generate_counts(scale):
+def generate_counts(scale, accounts=ACCOUNTS):
     resources = max(1, scale // 2)
-    per_partition = max(1, resources // (ACCOUNTS * len(generate.REGIONS)))
-    return {"findings": scale, "items": per_partition * ACCOUNTS * len(generate.REGIONS)}
+    per_partition = max(1, resources // (accounts * len(generate.REGIONS)))
+    return {"findings": scale, "items": per_partition * accounts * len(generate.REGIONS)}
 
 
-def ensure_inputs(work, scale, seed):
-    folder = work / f"inputs-{scale}-seed{seed}"
+def ensure_inputs(work, scale, seed, accounts=ACCOUNTS):
+    suffix = "" if accounts == ACCOUNTS else f"-accounts{accounts}"
+    folder = work / f"inputs-{scale}-seed{seed}{suffix}"
     stamp = folder / ".complete"
     if not stamp.exists():
         shutil.rmtree(folder, ignore_errors=True)
         print(f"generating {scale} findings into {folder}", flush=True)
-        generate.generate(folder, findings=scale, seed=seed, accounts=ACCOUNTS, resources=max(1, scale // 2),
+        generate.generate(folder, findings=scale, seed=seed, accounts=accounts, resources=max(1, scale // 2),
                           principals=PRINCIPALS)
         stamp.write_text("done\n")
     return folder
@@ -544,8 +547,9 @@ def report(args, results, started, extract=None):
         f"- date: {started:%Y-%m-%d %H:%M} UTC; lakewarden at commit `{commit}` ({build} build: `{args.binary_shown}`)",
         f"- machine: {machine()}",
         f"- DuckDB: {version}",
-        f"- command: `make bench BENCH_SCALE=\"{' '.join(map(str, args.scales))}\" BENCH_RUNS={args.runs}`",
-        f"- inputs: `scripts/bench/generate.py --seed {args.seed}`, {ACCOUNTS} accounts x 2 regions; Config items are half the findings",
+        f"- command: `make bench BENCH_SCALE=\"{' '.join(map(str, args.scales))}\" BENCH_RUNS={args.runs} "
+        f"BENCH_ACCOUNTS={args.accounts} BENCH_EXTRACT={args.extract_findings}`",
+        f"- inputs: `scripts/bench/generate.py --seed {args.seed}`, {args.accounts} accounts x {len(generate.REGIONS)} regions; Config items are half the findings",
         "",
         "Each figure is the median of the runs; each process is measured alone through",
         "`os.wait4` (wall time, CPU = user + system, peak RSS of that process). Rows/s counts",
@@ -613,6 +617,8 @@ def main(argv=None):
     parser.add_argument("--scales", default="50000", help="findings per scale, space or comma separated")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--accounts", type=int, default=ACCOUNTS,
+                        help="accounts of the synthetic organisation (two regions each)")
     parser.add_argument("--work", default=".run/bench")
     parser.add_argument("--out", default="docs/benchmarks.md")
     args = parser.parse_args(argv)
@@ -632,7 +638,7 @@ def main(argv=None):
     started = datetime.now(timezone.utc)
     results = {}
     for scale in sorted(args.scales):
-        inputs = ensure_inputs(work, scale, args.seed)
+        inputs = ensure_inputs(work, scale, args.seed, args.accounts)
         print(f"scale {scale}: imports", flush=True)
         imports = import_benchmark(args, inputs, scale, work, env)
         print(f"scale {scale}: jobs", flush=True)

@@ -86,6 +86,14 @@ class FindingsTest(unittest.TestCase):
             self.assertNotEqual(a.read_bytes(), c.read_bytes())
 
 
+class CountsTest(unittest.TestCase):
+    def test_items_are_whole_partitions_of_the_chosen_accounts(self):
+        # 500 000 items over 500 accounts in two regions: 500 an account and region.
+        self.assertEqual(run.generate_counts(1_000_000, accounts=500), {"findings": 1_000_000, "items": 500_000})
+        # 5 000 items over 30 accounts in two regions: 83 a partition, 4 980 in all.
+        self.assertEqual(run.generate_counts(10_000, accounts=30)["items"], 4_980)
+
+
 class ReportTest(unittest.TestCase):
     def extract(self, pages):
         row = {"findings": 20_000, "rows": 19_590, "pages": pages, "expected_pages": 200,
