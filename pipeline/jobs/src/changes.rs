@@ -580,72 +580,17 @@ fn diff_controls(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use chrono::{Duration, Utc};
-    use lakewarden_lake::{CommitRow, Lake, RunInfo};
-    use object_store::memory::InMemory;
-    use object_store::path::Path;
+    use chrono::Duration;
+    use lakewarden_lake::RunInfo;
     use serde_json::json;
 
     use super::*;
     use crate::compliance::ResultRow;
-    use crate::{JobContext, write_rows};
+    use crate::testing::{commit, commit_at, finding_row, group, lake, runs};
 
     const A1: &str = "012345678901";
     const A2: &str = "111111111111";
     const EU: &str = "eu-west-1";
-
-    fn lake() -> Lake {
-        Lake::new("memory://", Arc::new(InMemory::new()), Path::from("lake")).expect("lake")
-    }
-
-    /// Runs an hour apart, oldest first.
-    fn runs(n: i64) -> Vec<RunInfo> {
-        let t0 = Utc::now() - Duration::hours(n + 1);
-        (0..n)
-            .map(|i| RunInfo::start(t0 + Duration::hours(i)))
-            .collect()
-    }
-
-    /// Write `groups` of `table` as `run`'s snapshot and commit it now.
-    async fn commit(lake: &Lake, run: &RunInfo, table: &str, groups: Groups<Value>) {
-        commit_at(lake, run, table, groups, Utc::now().timestamp_millis()).await;
-    }
-
-    /// Write `groups` of `table` as `run`'s snapshot and commit it at `committed_at`.
-    async fn commit_at(
-        lake: &Lake,
-        run: &RunInfo,
-        table: &str,
-        groups: Groups<Value>,
-        committed_at: i64,
-    ) {
-        let ctx = JobContext {
-            lake: lake.clone(),
-            run: run.clone(),
-            options: Arc::default(),
-            accounts: groups.keys().map(|(account, _)| account.clone()).collect(),
-        };
-        let outputs = write_rows(&ctx, "test", table, &groups)
-            .await
-            .expect("written");
-        let rows: Vec<CommitRow> = outputs
-            .iter()
-            .map(|o| CommitRow {
-                committed_at,
-                ..CommitRow::new(run, table, &o.account_id, &o.region).written(&o.output)
-            })
-            .collect();
-        let name = format!("{}.{table}", run.run_id);
-        lakewarden_lake::commit_as(lake, run, &name, &rows)
-            .await
-            .expect("committed");
-    }
-
-    fn group(account: &str, region: &str, rows: Vec<Value>) -> Groups<Value> {
-        BTreeMap::from([((account.to_owned(), region.to_owned()), rows)])
-    }
 
     fn resource(id: &str, configuration: Value, deleted: bool) -> Value {
         json!({
@@ -795,25 +740,16 @@ mod tests {
     }
 
     fn finding(id: &str, severity: &str, workflow: &str, record: &str) -> Value {
-        json!({
-            "finding_id": id,
-            "aws_account_id": A1,
-            "product_arn": "arn:aws:securityhub:eu-west-1::product/aws/guardduty",
-            "product_name": "GuardDuty",
-            "generator_id": "g",
-            "types": [],
-            "title": format!("title of {id}"),
-            "description": "d",
-            "severity_label": severity,
-            "workflow_status": workflow,
-            "record_state": record,
-            "related_requirements": [],
-            "associated_standards": [],
-            "resources": [],
-            "product_fields": {},
-            "user_defined_fields": {},
-            "finding": "{}",
-        })
+        finding_row(
+            id,
+            json!({
+                "product_arn": "arn:aws:securityhub:eu-west-1::product/aws/guardduty",
+                "product_name": "GuardDuty",
+                "severity_label": severity,
+                "workflow_status": workflow,
+                "record_state": record,
+            }),
+        )
     }
 
     #[tokio::test(flavor = "multi_thread")]

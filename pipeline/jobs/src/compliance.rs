@@ -1,7 +1,7 @@
 //! `compliance_results` and `compliance_summary`: every control of the catalogue in
 //! `controls/`, for every account the run covered.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,11 @@ pub struct Control {
     pub reads: Vec<String>,
     /// The evaluation in `checks.rs`.
     pub check: String,
+    /// Security Hub's control for the same requirement (its security control id). When
+    /// our own evaluation leaves the whole account UNKNOWN (no source reads what the
+    /// control needs), that control's findings in the snapshot decide it, per region.
+    #[serde(default)]
+    pub securityhub_control: Option<String>,
 }
 
 /// Every embedded catalogue, validated: each check exists.
@@ -118,12 +123,20 @@ pub async fn evaluate(
         }
     }
 
+    let wanted: BTreeSet<&str> = catalogues
+        .iter()
+        .flat_map(|c| &c.controls)
+        .filter_map(|c| c.securityhub_control.as_deref())
+        .collect();
     let mut out: BTreeMap<(String, String), Vec<ResultRow>> = BTreeMap::new();
+    let mut verdicts = Verdicts::new();
     if let Some(findings) = snapshot.frame(FINDINGS).await? {
-        fold_securityhub(&findings, &mut out).map_err(|source| JobError::Polars {
-            job: RESULTS,
-            table: FINDINGS.to_owned(),
-            source: Box::new(source),
+        fold_securityhub(&findings, &wanted, &mut out, &mut verdicts).map_err(|source| {
+            JobError::Polars {
+                job: RESULTS,
+                table: FINDINGS.to_owned(),
+                source: Box::new(source),
+            }
         })?;
     }
     let accounts: Vec<String> = snapshot.accounts.iter().cloned().collect();
@@ -143,7 +156,15 @@ pub async fn evaluate(
         }
         for catalogue in &catalogues {
             for control in &catalogue.controls {
-                let outcomes = evaluate_control(control, account, snapshot.snapshot_at, &own)?;
+                let mut outcomes = evaluate_control(control, account, snapshot.snapshot_at, &own)?;
+                if let Some(id) = &control.securityhub_control
+                    && let [only] = outcomes.as_slice()
+                    && only.status == Status::Unknown
+                    && only.resource_id == *account
+                    && let Some(found) = verdicts.get(&(account.clone(), id.clone()))
+                {
+                    outcomes = securityhub_decides(account, id, only, found);
+                }
                 for o in outcomes {
                     let rows = out.entry((account.clone(), o.region)).or_default();
                     rows.push(ResultRow {
@@ -168,13 +189,73 @@ pub async fn evaluate(
 
 const FINDINGS: &str = "securityhub_findings";
 
+/// One Security Hub control finding that may decide a control of ours.
+#[derive(Debug, Clone, PartialEq)]
+struct Verdict {
+    region: String,
+    compliance: String,
+    finding_id: String,
+}
+
+/// Verdicts by (account, security control id).
+type Verdicts = BTreeMap<(String, String), Vec<Verdict>>;
+
+/// Our UNKNOWN account-wide outcome replaced by Security Hub's verdicts, one outcome per
+/// region: FAIL where any of its findings there fails, PASS where one passes and none
+/// fails, UNKNOWN where they carry neither (NOT_AVAILABLE). The evidence keeps why we
+/// could not decide it ourselves.
+fn securityhub_decides(
+    account: &str,
+    control: &str,
+    own: &Outcome,
+    found: &[Verdict],
+) -> Vec<Outcome> {
+    let mut by_region: BTreeMap<&str, Vec<&Verdict>> = BTreeMap::new();
+    for verdict in found {
+        by_region
+            .entry(verdict.region.as_str())
+            .or_default()
+            .push(verdict);
+    }
+    by_region
+        .into_iter()
+        .map(|(region, verdicts)| {
+            let has = |status: &str| verdicts.iter().any(|v| v.compliance == status);
+            let (status, said) = if has("FAILED") {
+                (Status::Fail, "FAILED")
+            } else if has("WARNING") {
+                (Status::Fail, "WARNING")
+            } else if has("PASSED") {
+                (Status::Pass, "PASSED")
+            } else {
+                (Status::Unknown, "NOT_AVAILABLE")
+            };
+            let mut ids: Vec<&str> = verdicts.iter().map(|v| v.finding_id.as_str()).collect();
+            ids.sort_unstable();
+            Outcome::new(
+                account,
+                status,
+                format!("Security Hub control {control} reports {said} in this region"),
+                serde_json::json!({
+                    "securityhub_control": control,
+                    "finding_ids": ids,
+                    "without_securityhub": own.reason,
+                }),
+            )
+            .in_region(region)
+        })
+        .collect()
+}
+
 /// Security Hub's own control findings (and the Config rule evaluations it relays) as
 /// `source = securityhub` rows, so the standards enabled there sit beside ours. A finding
 /// counts when it carries a compliance status; its control is the security control id,
 /// else its generator. Archived findings are not in the snapshot.
 fn fold_securityhub(
     findings: &Frame,
+    wanted: &BTreeSet<&str>,
     out: &mut BTreeMap<(String, String), Vec<ResultRow>>,
+    verdicts: &mut Verdicts,
 ) -> polars::prelude::PolarsResult<()> {
     let (accounts, regions, statuses, controls, generators, titles, standards, ids, raw) = (
         findings.strings("account_id")?,
@@ -209,6 +290,16 @@ fn fold_securityhub(
             accounts[i].clone().unwrap_or_default(),
             regions[i].clone().unwrap_or_default(),
         );
+        if wanted.contains(control.as_str()) {
+            verdicts
+                .entry((key.0.clone(), control.clone()))
+                .or_default()
+                .push(Verdict {
+                    region: key.1.clone(),
+                    compliance: compliance.to_owned(),
+                    finding_id: ids[i].clone().unwrap_or_default(),
+                });
+        }
         out.entry(key).or_default().push(ResultRow {
             framework: "aws-securityhub".to_owned(),
             framework_version: String::new(),
@@ -396,6 +487,125 @@ mod tests {
                 "control {id}"
             );
         }
+    }
+
+    /// A finding of Security Hub's `control` with its compliance status.
+    fn control_finding(id: &str, control: &str, compliance: &str) -> serde_json::Value {
+        crate::testing::finding_row(
+            id,
+            serde_json::json!({
+                "generator_id": format!("security-control/{control}"),
+                "title": format!("control {control}"),
+                "compliance_status": compliance,
+                "security_control_id": control,
+            }),
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn controls_no_source_reads_are_decided_by_securityhub_control_findings() {
+        use crate::testing::{commit, lake, runs};
+        const A1: &str = "012345678901";
+        const A2: &str = "111111111111";
+        let lake = lake();
+        let run = runs(1).remove(0);
+        let groups = BTreeMap::from([
+            (
+                (A1.to_owned(), "us-east-1".to_owned()),
+                vec![control_finding("a1-use1-iam28", "IAM.28", "FAILED")],
+            ),
+            (
+                (A1.to_owned(), "eu-west-1".to_owned()),
+                vec![
+                    control_finding("a1-euw1-iam28", "IAM.28", "PASSED"),
+                    // Two standards' findings of one control: the failing one decides.
+                    control_finding("a1-euw1-ec27-a", "EC2.7", "PASSED"),
+                    control_finding("a1-euw1-ec27-b", "EC2.7", "FAILED"),
+                ],
+            ),
+            (
+                (A2.to_owned(), "us-east-1".to_owned()),
+                vec![control_finding("a2-use1-s31", "S3.1", "PASSED")],
+            ),
+        ]);
+        commit(&lake, &run, FINDINGS, groups).await;
+        let mut snapshot = Snapshot::as_of_run(&lake, &run.run_id)
+            .await
+            .expect("snapshot");
+        let out = evaluate(&mut snapshot).await.expect("evaluated");
+
+        let ours = |control: &str| -> Vec<(String, String, &'static str, String)> {
+            out.iter()
+                .flat_map(|((account, region), rows)| {
+                    rows.iter()
+                        .filter(|r| r.source == "lakewarden" && r.control_id == control)
+                        .map(|r| (account.clone(), region.clone(), r.status, r.reason.clone()))
+                })
+                .collect()
+        };
+        let row = |account: &str, region: &str, status, reason: &str| {
+            (
+                account.to_owned(),
+                region.to_owned(),
+                status,
+                reason.to_owned(),
+            )
+        };
+        assert_eq!(
+            ours("1.20"),
+            [
+                row(
+                    A1,
+                    "eu-west-1",
+                    "PASS",
+                    "Security Hub control IAM.28 reports PASSED in this region"
+                ),
+                row(
+                    A1,
+                    "us-east-1",
+                    "FAIL",
+                    "Security Hub control IAM.28 reports FAILED in this region"
+                ),
+                row(
+                    A2,
+                    "global",
+                    "UNKNOWN",
+                    "no source collects this control's data yet"
+                ),
+            ]
+        );
+        let ebs = ours("2.2.1");
+        assert_eq!(ebs.len(), 2, "{ebs:?}");
+        assert_eq!(
+            ebs[0],
+            row(
+                A1,
+                "eu-west-1",
+                "FAIL",
+                "Security Hub control EC2.7 reports FAILED in this region"
+            )
+        );
+        assert_eq!(
+            (ebs[1].0.as_str(), ebs[1].1.as_str(), ebs[1].2),
+            (A2, "global", "UNKNOWN")
+        );
+
+        let evidence: serde_json::Value = out[&(A1.to_owned(), "eu-west-1".to_owned())]
+            .iter()
+            .find(|r| r.control_id == "2.2.1")
+            .map(|r| serde_json::from_str(&r.evidence).expect("evidence is JSON"))
+            .expect("2.2.1 row");
+        assert_eq!(evidence["securityhub_control"], "EC2.7");
+        assert_eq!(
+            evidence["finding_ids"],
+            serde_json::json!(["a1-euw1-ec27-a", "a1-euw1-ec27-b"])
+        );
+        assert!(
+            evidence["without_securityhub"]
+                .as_str()
+                .is_some_and(|r| r.contains("no source reads EBS encryption by default")),
+            "{evidence}"
+        );
     }
 
     #[test]

@@ -21,6 +21,8 @@ mod frame;
 mod posture;
 pub mod risk;
 mod snapshot;
+#[cfg(test)]
+mod testing;
 
 pub use checks::{Outcome, Status};
 pub use frame::Frame;
