@@ -109,13 +109,17 @@ async fn read_previous(
     snapshot: &Snapshot,
     table: &'static str,
     compared: &BTreeSet<(String, String)>,
+    columns: Option<&[&str]>,
 ) -> Result<Option<Previous>, JobError> {
     let entries: Vec<CommitEntry> = snapshot
         .previous_snapshots(table)
         .into_iter()
         .filter(|e| compared.contains(&(e.account_id.clone(), e.region.clone())))
         .collect();
-    let Some(frame) = snapshot.read(table, entries.as_slice()).await? else {
+    let Some(frame) = snapshot
+        .read_columns(table, entries.as_slice(), columns)
+        .await?
+    else {
         return Ok(None);
     };
     let pairs = DataFrame::new_infer_height(vec![
@@ -203,7 +207,7 @@ pub async fn resources(snapshot: &mut Snapshot) -> Result<Groups<ResourceChange>
     let mut out = empty_groups(&compared);
     let (Some(current), Some(previous)) = (
         snapshot.frame(CONFIG).await?,
-        read_previous(snapshot, CONFIG, &compared).await?,
+        read_previous(snapshot, CONFIG, &compared, None).await?,
     ) else {
         return Ok(out);
     };
@@ -353,8 +357,16 @@ pub async fn findings(snapshot: &mut Snapshot) -> Result<Groups<FindingChange>, 
     let compared = snapshot.written_by_run(SECURITYHUB);
     let mut out = empty_groups(&compared);
     let (Some(current), Some(previous)) = (
-        snapshot.frame(SECURITYHUB).await?,
-        read_previous(snapshot, SECURITYHUB, &compared).await?,
+        snapshot
+            .columns(SECURITYHUB, crate::FINDING_COLUMNS)
+            .await?,
+        read_previous(
+            snapshot,
+            SECURITYHUB,
+            &compared,
+            Some(crate::FINDING_COLUMNS),
+        )
+        .await?,
     ) else {
         return Ok(out);
     };
@@ -527,7 +539,7 @@ pub async fn controls(snapshot: &Snapshot) -> Result<Option<Groups<ControlChange
     let regions = text(current, "region").map_err(err)?;
     let compared: BTreeSet<(String, String)> = accounts.into_iter().zip(regions).collect();
     let mut out = empty_groups(&compared);
-    if let Some(previous) = read_previous(snapshot, RESULTS, &compared).await? {
+    if let Some(previous) = read_previous(snapshot, RESULTS, &compared, None).await? {
         diff_controls(&current.df, &previous, &mut out).map_err(err)?;
     }
     Ok(Some(settle(out)))

@@ -130,7 +130,7 @@ pub async fn evaluate(
         .collect();
     let mut out: BTreeMap<(String, String), Vec<ResultRow>> = BTreeMap::new();
     let mut verdicts = Verdicts::new();
-    if let Some(findings) = snapshot.frame(FINDINGS).await? {
+    if let Some(findings) = snapshot.columns(FINDINGS, crate::FINDING_COLUMNS).await? {
         fold_securityhub(&findings, &wanted, &mut out, &mut verdicts).map_err(|source| {
             JobError::Polars {
                 job: RESULTS,
@@ -188,7 +188,6 @@ pub async fn evaluate(
 }
 
 const FINDINGS: &str = "securityhub_findings";
-
 /// One Security Hub control finding that may decide a control of ours.
 #[derive(Debug, Clone, PartialEq)]
 struct Verdict {
@@ -257,7 +256,37 @@ fn fold_securityhub(
     out: &mut BTreeMap<(String, String), Vec<ResultRow>>,
     verdicts: &mut Verdicts,
 ) -> polars::prelude::PolarsResult<()> {
-    let (accounts, regions, statuses, controls, generators, titles, standards, ids, raw) = (
+    use polars::prelude::{IntoLazy, col};
+    let first_resource = |field: &str| {
+        col("resources")
+            .list()
+            .first()
+            .struct_()
+            .field_by_name(field)
+    };
+    let controls_only = Frame {
+        table: findings.table,
+        df: findings
+            .df
+            .clone()
+            .lazy()
+            .filter(col("compliance_status").is_not_null())
+            .select([
+                col("account_id"),
+                col("region"),
+                col("compliance_status"),
+                col("security_control_id"),
+                col("generator_id"),
+                col("title"),
+                col("associated_standards"),
+                col("finding_id"),
+                first_resource("type").alias("resource_type"),
+                first_resource("id").alias("resource_id"),
+            ])
+            .collect()?,
+    };
+    let findings = &controls_only;
+    let (accounts, regions, statuses, controls, generators, titles, standards, ids) = (
         findings.strings("account_id")?,
         findings.strings("region")?,
         findings.strings("compliance_status")?,
@@ -266,7 +295,10 @@ fn fold_securityhub(
         findings.strings("title")?,
         findings.string_lists("associated_standards")?,
         findings.strings("finding_id")?,
-        findings.strings("finding")?,
+    );
+    let (resource_types, resource_ids) = (
+        findings.strings("resource_type")?,
+        findings.strings("resource_id")?,
     );
     for i in 0..accounts.len() {
         let Some(compliance) = statuses[i].as_deref() else {
@@ -277,11 +309,6 @@ fn fold_securityhub(
             "FAILED" | "WARNING" => Status::Fail,
             _ => Status::Unknown,
         };
-        let resource: serde_json::Value = raw[i]
-            .as_deref()
-            .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
-            .map(|finding| finding["Resources"][0].clone())
-            .unwrap_or_default();
         let control = controls[i]
             .clone()
             .or_else(|| generators[i].clone())
@@ -306,8 +333,10 @@ fn fold_securityhub(
             control_id: control,
             control_title: titles[i].clone().unwrap_or_default(),
             level: None,
-            resource_type: resource["Type"].as_str().unwrap_or("Other").to_owned(),
-            resource_id: resource["Id"].as_str().unwrap_or_default().to_owned(),
+            resource_type: resource_types[i]
+                .clone()
+                .unwrap_or_else(|| "Other".to_owned()),
+            resource_id: resource_ids[i].clone().unwrap_or_default(),
             status: status.as_str(),
             reason: format!("Security Hub reports {compliance}"),
             evidence: serde_json::json!({

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use polars::prelude::PolarsResult;
+use polars::prelude::{IntoLazy, PolarsResult, col, lit};
 use serde_json::Value;
 
 use crate::Frame;
@@ -68,19 +68,29 @@ pub(crate) struct Select<'a> {
 }
 
 /// The live items of a `config_resources` frame that `select` keeps, in frame order. The
-/// JSON columns are decoded only for the kept rows. The nullable columns `resource_name`
-/// and `tags` read as null when the frame does not hold them, so a caller's frame needs
-/// only the columns it uses.
+/// rows are filtered in Polars first, so only the kept rows are copied out and their JSON
+/// columns decoded: the checks each read one resource type of an account's items. The
+/// nullable columns `resource_name` and `tags` read as null when the frame does not hold
+/// them, so a caller's frame needs only the columns it uses.
 pub(crate) fn read(frame: &Frame, select: Select<'_>) -> PolarsResult<Vec<ConfigItem>> {
-    let (types, ids, arns, owners, regions, configurations, supplementary, deleted) = (
+    let mut keep = col("deleted").fill_null(lit(false)).not();
+    if let Some(resource_type) = select.resource_type {
+        keep = keep.and(col("resource_type").eq(lit(resource_type)));
+    }
+    if let Some(owner) = select.owner {
+        keep = keep.and(col("resource_account_id").eq(lit(owner)));
+    }
+    let frame = &Frame {
+        table: frame.table,
+        df: frame.df.clone().lazy().filter(keep).collect()?,
+    };
+    let (types, ids, arns, regions, configurations, supplementary) = (
         frame.strings("resource_type")?,
         frame.strings("resource_id")?,
         frame.strings("arn")?,
-        frame.strings("resource_account_id")?,
         frame.strings("resource_region")?,
         frame.strings("configuration")?,
         frame.strings("supplementary_configuration")?,
-        frame.bools("deleted")?,
     );
     let has = |column: &str| frame.df.column(column).is_ok();
     let names = if has("resource_name") {
@@ -98,15 +108,7 @@ pub(crate) fn read(frame: &Frame, select: Select<'_>) -> PolarsResult<Vec<Config
             .and_then(|t| serde_json::from_str(t).ok())
             .unwrap_or(Value::Null)
     };
-    let kept = |i: usize| {
-        deleted[i] != Some(true)
-            && select
-                .resource_type
-                .is_none_or(|t| types[i].as_deref() == Some(t))
-            && select.owner.is_none_or(|o| owners[i].as_deref() == Some(o))
-    };
     Ok((0..types.len())
-        .filter(|i| kept(*i))
         .filter_map(|i| {
             Some(ConfigItem {
                 resource_type: types[i].clone()?,

@@ -28,6 +28,26 @@ pub use checks::{Outcome, Status};
 pub use frame::Frame;
 pub use snapshot::Snapshot;
 
+/// What the jobs read of `securityhub_findings`: every column but the raw JSON `finding`
+/// and a few no job uses, so the findings are read once (one cached frame) and the
+/// largest column is never decoded. Custom controls read the whole table.
+pub(crate) const FINDING_COLUMNS: &[&str] = &[
+    "run_id",
+    "account_id",
+    "region",
+    "finding_id",
+    "product_name",
+    "generator_id",
+    "title",
+    "severity_label",
+    "workflow_status",
+    "record_state",
+    "compliance_status",
+    "security_control_id",
+    "associated_standards",
+    "resources",
+];
+
 /// What a job is given: the lake, the extract run whose snapshot it describes, and the
 /// `[jobs]` section of the config. Its output rows carry that run's id and snapshot time.
 #[derive(Debug, Clone)]

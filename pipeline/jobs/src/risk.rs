@@ -387,7 +387,12 @@ fn polars_err(table: &str) -> impl FnOnce(PolarsError) -> JobError + '_ {
 pub async fn evaluate(snapshot: &mut Snapshot, model: &RiskModel) -> Result<RiskRows, JobError> {
     let mut frames: BTreeMap<&'static str, Frame> = BTreeMap::new();
     for table in INPUTS {
-        if let Some(frame) = snapshot.frame(table).await? {
+        let frame = if *table == FINDINGS {
+            snapshot.columns(table, crate::FINDING_COLUMNS).await?
+        } else {
+            snapshot.frame(table).await?
+        };
+        if let Some(frame) = frame {
             frames.insert(table, frame);
         }
     }

@@ -25,6 +25,8 @@ pub struct Snapshot {
     /// Accounts the run covered (it has a commit row for them, usable or not).
     pub accounts: BTreeSet<String>,
     frames: BTreeMap<&'static str, Option<Frame>>,
+    /// Frames of some columns of a table, by table and columns.
+    projected: BTreeMap<(&'static str, &'static [&'static str]), Option<Frame>>,
     handed: BTreeMap<&'static str, Frame>,
 }
 
@@ -71,6 +73,7 @@ impl Snapshot {
             accounts,
             history,
             frames: BTreeMap::new(),
+            projected: BTreeMap::new(),
             handed: BTreeMap::new(),
         })
     }
@@ -90,6 +93,23 @@ impl Snapshot {
         let snapshots = latest_snapshots(&self.history, table, Some(self.as_of));
         let frame = self.read(table, &snapshots).await?;
         self.frames.insert(table, frame.clone());
+        Ok(frame)
+    }
+
+    /// Like [`frame`](Self::frame), with only `columns` read from the files. A job that
+    /// needs a few columns of a table with a large one (the raw JSON `finding` of
+    /// `securityhub_findings`) reads these, so the large column is never decoded.
+    pub async fn columns(
+        &mut self,
+        table: &'static str,
+        columns: &'static [&'static str],
+    ) -> Result<Option<Frame>, JobError> {
+        if let Some(frame) = self.projected.get(&(table, columns)) {
+            return Ok(frame.clone());
+        }
+        let snapshots = latest_snapshots(&self.history, table, Some(self.as_of));
+        let frame = self.read_columns(table, &snapshots, Some(columns)).await?;
+        self.projected.insert((table, columns), frame.clone());
         Ok(frame)
     }
 
@@ -127,6 +147,17 @@ impl Snapshot {
         table: &'static str,
         snapshots: &[impl std::borrow::Borrow<CommitEntry>],
     ) -> Result<Option<Frame>, JobError> {
+        self.read_columns(table, snapshots, None).await
+    }
+
+    /// The rows of these committed snapshots of `table`, only `columns` of them when
+    /// given, as one frame; `None` when they have no files.
+    pub async fn read_columns(
+        &self,
+        table: &'static str,
+        snapshots: &[impl std::borrow::Borrow<CommitEntry>],
+        columns: Option<&[&str]>,
+    ) -> Result<Option<Frame>, JobError> {
         let polars_err = |source| JobError::Polars {
             job: "snapshot",
             table: table.to_owned(),
@@ -141,7 +172,8 @@ impl Snapshot {
                         job: "snapshot",
                         source: Box::new(source),
                     })?;
-                let df = ParquetReader::new(Cursor::new(bytes.to_vec()))
+                let df = ParquetReader::new(Cursor::new(bytes))
+                    .with_columns(columns.map(|c| c.iter().map(|c| (*c).to_owned()).collect()))
                     .finish()
                     .map_err(polars_err)?;
                 frames.push(df.lazy());
