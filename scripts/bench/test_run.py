@@ -94,6 +94,27 @@ class CountsTest(unittest.TestCase):
         self.assertEqual(run.generate_counts(10_000, accounts=30)["items"], 4_980)
 
 
+class TargetsTest(unittest.TestCase):
+    def test_each_target_beside_the_largest_scale_and_by_how_much_it_is_missed(self):
+        def figures(wall, rss):
+            return {"wall": wall, "cpu": wall, "rss": rss}
+        results = {
+            200_000: ([("JSON lines", 200_000, figures(6.0, 200.0), figures(3.0, 900.0))],
+                      ("run", figures(10.0, 1000.0), {}, {})),
+            1_000_000: ([("JSON lines", 1_000_000, figures(30.0, 300.0), figures(15.0, 2000.0)),
+                         ("Findings document", 1_000_000, figures(40.0, 300.0), None)],
+                        ("run", figures(30.0, 5120.0), {}, {})),
+        }
+        text = "\n".join(run.targets_report(results))
+        self.assertIn("## Targets (1,000,000 findings)", text)
+        self.assertIn("| JSON lines: import wall time at most DuckDB's | 2.00x | missed by 100% |", text)
+        self.assertIn("| JSON lines: import peak RSS under 512 MiB | 300 MiB | met |", text)
+        self.assertIn("| JSON lines: import peak RSS at 1,000,000 within 1.3x of 200,000 | 1.50x | missed by 15% |", text)
+        self.assertIn("| all jobs under 60 s | 30.0 s | met |", text)
+        self.assertIn("| all jobs under 4 GiB | 5120 MiB | missed by 25% |", text)
+        self.assertNotIn("Findings document", text, "no DuckDB counterpart, no target")
+
+
 class ReportTest(unittest.TestCase):
     def extract(self, pages):
         row = {"findings": 20_000, "rows": 19_590, "pages": pages, "expected_pages": 200,
