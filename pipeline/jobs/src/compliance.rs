@@ -139,19 +139,26 @@ pub async fn evaluate(
             }
         })?;
     }
+    let mut split = BTreeMap::new();
+    for (table, frame) in &frames {
+        let by_account = frame.by_account().map_err(|source| JobError::Polars {
+            job: RESULTS,
+            table: (*table).to_owned(),
+            source: Box::new(source),
+        })?;
+        split.insert(*table, by_account);
+    }
     let accounts: Vec<String> = snapshot.accounts.iter().cloned().collect();
     for account in &accounts {
         let mut own: BTreeMap<&'static str, Frame> = BTreeMap::new();
-        for (table, frame) in &frames {
+        for (table, by_account) in &split {
             if snapshot.covered(table, account) {
-                let filtered = frame
-                    .for_account(account)
-                    .map_err(|source| JobError::Polars {
-                        job: RESULTS,
-                        table: (*table).to_owned(),
-                        source: Box::new(source),
-                    })?;
-                own.insert(table, filtered);
+                let rows = by_account.get(account).map_err(|source| JobError::Polars {
+                    job: RESULTS,
+                    table: (*table).to_owned(),
+                    source: Box::new(source),
+                })?;
+                own.insert(table, rows);
             }
         }
         for catalogue in &catalogues {

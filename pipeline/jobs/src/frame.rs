@@ -93,17 +93,72 @@ impl Frame {
         Ok(out)
     }
 
-    /// Rows whose `account_id` is `account`.
-    pub fn for_account(&self, account: &str) -> PolarsResult<Frame> {
-        let df = self
-            .df
-            .clone()
-            .lazy()
-            .filter(col("account_id").eq(lit(account)))
-            .collect()?;
+    /// The frame's row positions by `account_id`, found in one pass. The per-account
+    /// loops take each account's rows from these; a filter per account would read the
+    /// whole frame once for every account, and a sorted copy would double its memory.
+    pub fn by_account(&self) -> PolarsResult<ByAccount> {
+        let mut rows: std::collections::BTreeMap<String, Vec<IdxSize>> =
+            std::collections::BTreeMap::new();
+        for (i, account) in self.df.column("account_id")?.str()?.iter().enumerate() {
+            let Some(account) = account else { continue };
+            let i = IdxSize::try_from(i)
+                .map_err(|_| polars_err!(ComputeError: "more rows than an index holds"))?;
+            match rows.get_mut(account) {
+                Some(positions) => positions.push(i),
+                None => {
+                    rows.insert(account.to_owned(), vec![i]);
+                }
+            }
+        }
+        Ok(ByAccount {
+            frame: self.clone(),
+            rows,
+        })
+    }
+}
+
+/// A table's rows by account (see [`Frame::by_account`]).
+#[derive(Debug)]
+pub struct ByAccount {
+    frame: Frame,
+    rows: std::collections::BTreeMap<String, Vec<IdxSize>>,
+}
+
+impl ByAccount {
+    /// The account's rows, in the frame's order; none, with the table's columns, when it
+    /// has none.
+    pub fn get(&self, account: &str) -> PolarsResult<Frame> {
+        let df = match self.rows.get(account) {
+            Some(positions) => self
+                .frame
+                .df
+                .take(&IdxCa::from_vec("rows".into(), positions.clone()))?,
+            None => self.frame.df.clear(),
+        };
         Ok(Frame {
-            table: self.table,
+            table: self.frame.table,
             df,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn by_account_keeps_each_accounts_rows_in_order_and_gives_unknown_accounts_none() {
+        let df = df!(
+            "account_id" => [Some("b"), Some("a"), None, Some("b"), Some("a"), Some("b")],
+            "n" => [1, 2, 3, 4, 5, 6],
+        )
+        .expect("frame");
+        let split = Frame { table: "t", df }.by_account().expect("split");
+        let ns = |account: &str| split.get(account).expect("rows").ints("n").expect("n");
+        assert_eq!(ns("a"), [Some(2), Some(5)]);
+        assert_eq!(ns("b"), [Some(1), Some(4), Some(6)]);
+        let none = split.get("c").expect("no rows");
+        assert_eq!(none.height(), 0);
+        assert_eq!(none.df.get_column_names(), ["account_id", "n"]);
     }
 }

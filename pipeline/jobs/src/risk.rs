@@ -400,15 +400,16 @@ pub async fn evaluate(snapshot: &mut Snapshot, model: &RiskModel) -> Result<Risk
     organization.extend(model.organization_accounts.iter().cloned());
 
     let mut rows = RiskRows::default();
+    let mut split = BTreeMap::new();
+    for (table, frame) in &frames {
+        split.insert(*table, frame.by_account().map_err(polars_err(table))?);
+    }
     let accounts: Vec<String> = snapshot.accounts.iter().cloned().collect();
     for account in &accounts {
         let mut own: BTreeMap<&'static str, Frame> = BTreeMap::new();
-        for (table, frame) in &frames {
+        for (table, by_account) in &split {
             if snapshot.covered(table, account) {
-                own.insert(
-                    table,
-                    frame.for_account(account).map_err(polars_err(table))?,
-                );
+                own.insert(table, by_account.get(account).map_err(polars_err(table))?);
             }
         }
         let input = AccountInput {

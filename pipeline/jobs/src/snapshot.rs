@@ -182,9 +182,12 @@ impl Snapshot {
         if frames.is_empty() {
             return Ok(None);
         }
-        let df = concat(frames, UnionArgs::default())
+        // One chunk per column, not one per file: the jobs take each account's rows by
+        // position, which is slow across the thousand chunks of a wide organisation.
+        let mut df = concat(frames, UnionArgs::default())
             .and_then(|lf| lf.collect())
             .map_err(polars_err)?;
+        df.rechunk_mut_par();
         Ok(Some(Frame { table, df }))
     }
 
