@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::checks::{self, CheckInput, Outcome, Status};
+use crate::frame::AccountFrames;
 use crate::{Frame, JobError, Snapshot};
 
 pub const RESULTS: &str = "compliance_results";
@@ -139,28 +140,10 @@ pub async fn evaluate(
             }
         })?;
     }
-    let mut split = BTreeMap::new();
-    for (table, frame) in &frames {
-        let by_account = frame.by_account().map_err(|source| JobError::Polars {
-            job: RESULTS,
-            table: (*table).to_owned(),
-            source: Box::new(source),
-        })?;
-        split.insert(*table, by_account);
-    }
+    let split = AccountFrames::new(RESULTS, &frames)?;
     let accounts: Vec<String> = snapshot.accounts.iter().cloned().collect();
     for account in &accounts {
-        let mut own: BTreeMap<&'static str, Frame> = BTreeMap::new();
-        for (table, by_account) in &split {
-            if snapshot.covered(table, account) {
-                let rows = by_account.get(account).map_err(|source| JobError::Polars {
-                    job: RESULTS,
-                    table: (*table).to_owned(),
-                    source: Box::new(source),
-                })?;
-                own.insert(table, rows);
-            }
-        }
+        let own = split.of(account, |table| snapshot.covered(table, account))?;
         for catalogue in &catalogues {
             for control in &catalogue.controls {
                 let mut outcomes = evaluate_control(control, account, snapshot.snapshot_at, &own)?;
@@ -196,7 +179,7 @@ pub async fn evaluate(
 
 const FINDINGS: &str = "securityhub_findings";
 /// One Security Hub control finding that may decide a control of ours.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 struct Verdict {
     region: String,
     compliance: String,

@@ -142,6 +142,55 @@ impl ByAccount {
     }
 }
 
+/// Tables split by account once, for a job's loop over the accounts of a snapshot.
+#[derive(Debug)]
+pub(crate) struct AccountFrames {
+    job: &'static str,
+    tables: std::collections::BTreeMap<&'static str, ByAccount>,
+}
+
+impl AccountFrames {
+    pub(crate) fn new(
+        job: &'static str,
+        frames: &std::collections::BTreeMap<&'static str, Frame>,
+    ) -> Result<Self, crate::JobError> {
+        let mut tables = std::collections::BTreeMap::new();
+        for (table, frame) in frames {
+            let split = frame
+                .by_account()
+                .map_err(|source| polars_error(job, table, source))?;
+            tables.insert(*table, split);
+        }
+        Ok(Self { job, tables })
+    }
+
+    /// The account's rows of each table `covered` says was collected for it.
+    pub(crate) fn of(
+        &self,
+        account: &str,
+        covered: impl Fn(&str) -> bool,
+    ) -> Result<std::collections::BTreeMap<&'static str, Frame>, crate::JobError> {
+        let mut own = std::collections::BTreeMap::new();
+        for (table, split) in &self.tables {
+            if covered(table) {
+                let rows = split
+                    .get(account)
+                    .map_err(|source| polars_error(self.job, table, source))?;
+                own.insert(*table, rows);
+            }
+        }
+        Ok(own)
+    }
+}
+
+fn polars_error(job: &'static str, table: &str, source: PolarsError) -> crate::JobError {
+    crate::JobError::Polars {
+        job,
+        table: table.to_owned(),
+        source: Box::new(source),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

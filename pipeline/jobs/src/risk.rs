@@ -18,6 +18,7 @@ use crate::config_items::{
     self, ConfigItem, OpenIngress, Select, aws_principals, conditioned, names_anyone, one_or_many,
     open_ingress, public_access_settings_off,
 };
+use crate::frame::AccountFrames;
 use crate::{Frame, JobError, Snapshot};
 
 pub const RESOURCES: &str = "risk_resources";
@@ -400,18 +401,10 @@ pub async fn evaluate(snapshot: &mut Snapshot, model: &RiskModel) -> Result<Risk
     organization.extend(model.organization_accounts.iter().cloned());
 
     let mut rows = RiskRows::default();
-    let mut split = BTreeMap::new();
-    for (table, frame) in &frames {
-        split.insert(*table, frame.by_account().map_err(polars_err(table))?);
-    }
+    let split = AccountFrames::new("risk", &frames)?;
     let accounts: Vec<String> = snapshot.accounts.iter().cloned().collect();
     for account in &accounts {
-        let mut own: BTreeMap<&'static str, Frame> = BTreeMap::new();
-        for (table, by_account) in &split {
-            if snapshot.covered(table, account) {
-                own.insert(table, by_account.get(account).map_err(polars_err(table))?);
-            }
-        }
+        let own = split.of(account, |table| snapshot.covered(table, account))?;
         let input = AccountInput {
             account_id: account,
             snapshot_at: snapshot.snapshot_at,
